@@ -1,0 +1,101 @@
+//! Small typed accessors for attributes, including the functional groups of
+//! enhanced multi-frame objects.
+
+use dicom_core::Tag;
+use dicom_core::value::Value;
+use dicom_object::InMemDicomObject;
+
+/// Format a tag as `(gggg,eeee)`.
+pub fn tag_string(tag: Tag) -> String {
+    format!("({:04X},{:04X})", tag.group(), tag.element())
+}
+
+/// The keyword of a tag from the standard dictionary, or `""`.
+pub fn keyword(tag: Tag) -> &'static str {
+    use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+    dicom_dictionary_std::StandardDataDictionary
+        .by_tag(tag)
+        .map(|e| e.alias())
+        .unwrap_or("")
+}
+
+/// A string value, trimmed of padding; `None` when absent or empty.
+pub fn string(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
+    let e = obj.get(tag)?;
+    let s = e.to_str().ok()?;
+    let s = s.trim_matches(|c: char| c == ' ' || c == '\0').to_string();
+    if s.is_empty() { None } else { Some(s) }
+}
+
+/// All values of a multi-valued string attribute, each trimmed.
+pub fn strings(obj: &InMemDicomObject, tag: Tag) -> Vec<String> {
+    match obj.get(tag).and_then(|e| e.to_multi_str().ok()) {
+        Some(v) => v.iter().map(|s| s.trim().to_string()).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// First numeric value; `None` when absent, empty or not a number.
+pub fn float(obj: &InMemDicomObject, tag: Tag) -> Option<f64> {
+    floats(obj, tag).and_then(|v| v.first().copied())
+}
+
+/// All numeric values; `None` when absent, empty or not numbers.
+pub fn floats(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<f64>> {
+    let e = obj.get(tag)?;
+    let v = e.to_multi_float64().ok()?;
+    if v.is_empty() || v.iter().any(|x| !x.is_finite()) {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// First integer value.
+pub fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
+    let e = obj.get(tag)?;
+    if let Ok(v) = e.to_int::<i64>() {
+        return Some(v);
+    }
+    // IS with stray decimals, e.g. "3.0"
+    float(obj, tag)
+        .filter(|v| v.fract() == 0.0)
+        .map(|v| v as i64)
+}
+
+/// The items of a sequence attribute (empty when absent or not a sequence).
+pub fn items(obj: &InMemDicomObject, tag: Tag) -> &[InMemDicomObject] {
+    match obj.get(tag).map(|e| e.value()) {
+        Some(Value::Sequence(seq)) => seq.items(),
+        _ => &[],
+    }
+}
+
+/// Look up `tag` inside the functional group macro `group_seq` (e.g. Plane
+/// Position Sequence) of one frame: the per-frame item first, then the shared
+/// item, then the top level of the object.
+pub fn functional<T>(
+    obj: &InMemDicomObject,
+    frame: usize,
+    group_seq: Tag,
+    get: impl Fn(&InMemDicomObject) -> Option<T>,
+) -> Option<T> {
+    use dicom_dictionary_std::tags;
+    let per_frame = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
+    if let Some(frame_item) = per_frame.get(frame) {
+        if let Some(inner) = items(frame_item, group_seq).first() {
+            if let Some(v) = get(inner) {
+                return Some(v);
+            }
+        }
+    }
+    let shared = items(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
+    if let Some(shared_item) = shared.first() {
+        if let Some(inner) = items(shared_item, group_seq).first() {
+            if let Some(v) = get(inner) {
+                return Some(v);
+            }
+        }
+    }
+    get(obj)
+}

@@ -1,0 +1,276 @@
+//! Pixel decoding: stored values -> modality values (HU for CT), written
+//! straight into the caller's slice buffers.
+
+use std::path::Path;
+
+use dicom_core::value::Value;
+use dicom_dictionary_std::tags;
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_object::DefaultDicomObject;
+use dicom_pixeldata::PixelDecoder;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use crate::error::{DicomError, Result};
+use crate::file::error_chain;
+
+/// How stored pixel values are laid out, from the Image Pixel module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelLayout {
+    /// Rows (0028,0010).
+    pub rows: usize,
+    /// Columns (0028,0011).
+    pub cols: usize,
+    /// Bits Allocated (0028,0100): 8, 16 or 32.
+    pub bits_allocated: u16,
+    /// Bits Stored (0028,0101).
+    pub bits_stored: u16,
+    /// High Bit (0028,0102).
+    pub high_bit: u16,
+    /// Pixel Representation (0028,0103) is 1: two's complement.
+    pub signed: bool,
+}
+
+/// Modality LUT as a linear rescale: `value = stored * slope + intercept`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rescale {
+    /// RescaleSlope (0028,1053), 1 when absent.
+    pub slope: f64,
+    /// RescaleIntercept (0028,1052), 0 when absent.
+    pub intercept: f64,
+}
+
+impl Default for Rescale {
+    fn default() -> Self {
+        Rescale {
+            slope: 1.0,
+            intercept: 0.0,
+        }
+    }
+}
+
+impl PixelLayout {
+    /// Bytes per frame of native (uncompressed) data.
+    pub fn frame_bytes(&self) -> usize {
+        self.rows * self.cols * usize::from(self.bits_allocated / 8)
+    }
+}
+
+/// Interpret one stored sample: drop bits above High Bit, sign-extend when signed.
+#[inline(always)]
+fn sample(raw: u32, shift: u32, bits: u32, signed: bool) -> i64 {
+    let v = (raw >> shift) & (((1u64 << bits) - 1) as u32);
+    if signed && bits < 32 {
+        let s = 32 - bits;
+        (((v << s) as i32) >> s) as i64
+    } else if signed {
+        v as i32 as i64
+    } else {
+        v as i64
+    }
+}
+
+/// Convert one frame of little-endian stored samples into modality values.
+///
+/// `raw` must hold at least `out.len()` samples of `layout.bits_allocated` bits.
+pub fn convert_frame(raw: &[u8], layout: &PixelLayout, rescale: Rescale, out: &mut [f32]) {
+    let (slope, intercept) = (rescale.slope, rescale.intercept);
+    let shift = u32::from(layout.high_bit + 1).saturating_sub(u32::from(layout.bits_stored));
+    let bits = u32::from(layout.bits_stored).clamp(1, 32);
+    match layout.bits_allocated {
+        16 if bits == 16 && shift == 0 => {
+            // Fast path: whole 16-bit words, the common CT and MR layout.
+            let words = raw.chunks_exact(2);
+            if layout.signed {
+                for (o, w) in out.iter_mut().zip(words) {
+                    let v = i16::from_le_bytes([w[0], w[1]]);
+                    *o = (f64::from(v) * slope + intercept) as f32;
+                }
+            } else {
+                for (o, w) in out.iter_mut().zip(words) {
+                    let v = u16::from_le_bytes([w[0], w[1]]);
+                    *o = (f64::from(v) * slope + intercept) as f32;
+                }
+            }
+        }
+        16 => {
+            for (o, w) in out.iter_mut().zip(raw.chunks_exact(2)) {
+                let v = sample(
+                    u32::from(u16::from_le_bytes([w[0], w[1]])),
+                    shift,
+                    bits,
+                    layout.signed,
+                );
+                *o = (v as f64 * slope + intercept) as f32;
+            }
+        }
+        8 => {
+            for (o, &b) in out.iter_mut().zip(raw) {
+                let v = sample(u32::from(b), shift, bits, layout.signed);
+                *o = (v as f64 * slope + intercept) as f32;
+            }
+        }
+        _ => {
+            for (o, w) in out.iter_mut().zip(raw.chunks_exact(4)) {
+                let v = sample(
+                    u32::from_le_bytes([w[0], w[1], w[2], w[3]]),
+                    shift,
+                    bits,
+                    layout.signed,
+                );
+                *o = (v as f64 * slope + intercept) as f32;
+            }
+        }
+    }
+}
+
+/// The transfer syntax's name, or "unknown transfer syntax".
+pub fn transfer_syntax_name(uid: &str) -> String {
+    TransferSyntaxRegistry
+        .get(uid.trim_end_matches('\0'))
+        .map(|ts| ts.name().to_string())
+        .unwrap_or_else(|| "unknown transfer syntax".to_string())
+}
+
+/// Whether radlab can decode pixel data in this transfer syntax.
+pub fn can_decode(uid: &str) -> bool {
+    TransferSyntaxRegistry
+        .get(uid.trim_end_matches('\0'))
+        .is_some_and(|ts| ts.can_decode_all())
+}
+
+/// Decode the requested frames of a whole (pixel data included) object.
+///
+/// `targets` pairs a frame index (0-based) with the buffer for that frame
+/// (`rows * cols` values) and the frame's rescale.
+pub fn decode_frames(
+    path: &Path,
+    obj: &DefaultDicomObject,
+    layout: &PixelLayout,
+    number_of_frames: usize,
+    targets: Vec<(usize, &mut [f32], Rescale)>,
+) -> Result<()> {
+    let ts_uid = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    let pixel = obj
+        .get(tags::PIXEL_DATA)
+        .ok_or_else(|| DicomError::NoPixelData {
+            path: path.to_owned(),
+            sop_class: obj.meta().media_storage_sop_class_uid().to_string(),
+        })?;
+    let unsupported = || DicomError::UnsupportedTransferSyntax {
+        path: path.to_owned(),
+        uid: ts_uid.clone(),
+        name: transfer_syntax_name(&ts_uid),
+    };
+    match pixel.value() {
+        Value::Primitive(p) => {
+            let bytes = p.to_bytes();
+            let fb = layout.frame_bytes();
+            if bytes.len() < fb * number_of_frames {
+                return Err(DicomError::Malformed {
+                    path: path.to_owned(),
+                    reason: format!(
+                        "Pixel Data holds {} bytes, {} frame(s) of {}x{} at {} bits need {}",
+                        bytes.len(),
+                        number_of_frames,
+                        layout.rows,
+                        layout.cols,
+                        layout.bits_allocated,
+                        fb * number_of_frames
+                    ),
+                });
+            }
+            for (frame, out, rescale) in targets {
+                convert_frame(&bytes[frame * fb..(frame + 1) * fb], layout, rescale, out);
+            }
+            Ok(())
+        }
+        Value::PixelSequence(_) => {
+            if !can_decode(&ts_uid) {
+                return Err(unsupported());
+            }
+            for (frame, out, rescale) in targets {
+                let decoded =
+                    obj.decode_pixel_data_frame(frame as u32)
+                        .map_err(|e| DicomError::Decode {
+                            path: path.to_owned(),
+                            reason: format!("frame {frame}: {}", error_chain(&e)),
+                        })?;
+                let data = decoded.data();
+                let need = layout.rows * layout.cols * usize::from(layout.bits_allocated / 8);
+                if data.len() < need {
+                    return Err(DicomError::Decode {
+                        path: path.to_owned(),
+                        reason: format!(
+                            "frame {frame}: codec returned {} bytes, expected {need}",
+                            data.len()
+                        ),
+                    });
+                }
+                convert_frame(&data[..need], layout, rescale, out);
+            }
+            Ok(())
+        }
+        Value::Sequence(_) => Err(DicomError::Malformed {
+            path: path.to_owned(),
+            reason: "Pixel Data is encoded as a sequence".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_extends_12_bit_values() {
+        // 12 bits stored in 16: 0x0FFF is -1, 0x0800 is -2048.
+        let layout = PixelLayout {
+            rows: 1,
+            cols: 3,
+            bits_allocated: 16,
+            bits_stored: 12,
+            high_bit: 11,
+            signed: true,
+        };
+        let raw = [0xFF, 0x0F, 0x00, 0x08, 0xFF, 0x07];
+        let mut out = [0.0; 3];
+        convert_frame(&raw, &layout, Rescale::default(), &mut out);
+        assert_eq!(out, [-1.0, -2048.0, 2047.0]);
+        // Unsigned with junk above the high bit: masked off.
+        let layout = PixelLayout {
+            signed: false,
+            ..layout
+        };
+        let raw = [0xFF, 0xFF, 0x00, 0x00, 0x34, 0x12];
+        convert_frame(&raw, &layout, Rescale::default(), &mut out);
+        assert_eq!(out, [4095.0, 0.0, 0x234 as f32]);
+    }
+
+    #[test]
+    fn applies_rescale() {
+        let layout = PixelLayout {
+            rows: 1,
+            cols: 2,
+            bits_allocated: 16,
+            bits_stored: 16,
+            high_bit: 15,
+            signed: false,
+        };
+        let raw = [0x00, 0x00, 0xE8, 0x03]; // 0, 1000
+        let mut out = [0.0; 2];
+        convert_frame(
+            &raw,
+            &layout,
+            Rescale {
+                slope: 2.5,
+                intercept: -1024.0,
+            },
+            &mut out,
+        );
+        assert_eq!(out, [-1024.0, 1476.0]);
+    }
+}

@@ -1,0 +1,190 @@
+//! Resampling volumes to a new voxel spacing.
+//!
+//! Arrays are `[z, y, x]`, spacing `(z, y, x)` in mm. The origin (centre of
+//! voxel `[0, 0, 0]`) and the axes are kept; the new shape along each axis is
+//! `max(1, round(n * s / s'))`, so the physical extent `n * s` is preserved to
+//! within half an output voxel. Output voxel `i` samples input coordinate
+//! `i * s' / s`; samples past the last input voxel centre take the edge value.
+//!
+//! Images use trilinear interpolation (done as three separable 1-D passes,
+//! which is the same thing). Label masks use nearest neighbour, so no label
+//! is ever invented by averaging two others.
+
+use ndarray::{Array3, ArrayView3, Axis};
+use rayon::prelude::*;
+
+use crate::error::{ImagingError, Result};
+
+/// Output shape for resampling `shape` from `spacing` to `target` (all `(z, y, x)`, mm).
+pub fn resampled_shape(
+    shape: [usize; 3],
+    spacing: [f64; 3],
+    target: [f64; 3],
+) -> Result<[usize; 3]> {
+    if target
+        .iter()
+        .chain(spacing.iter())
+        .any(|s| !(s.is_finite() && *s > 0.0))
+    {
+        return Err(ImagingError::InvalidSpacing { spacing: target });
+    }
+    let mut out = [0; 3];
+    for a in 0..3 {
+        out[a] = ((shape[a] as f64 * spacing[a] / target[a]).round() as usize).max(1);
+    }
+    Ok(out)
+}
+
+/// For each output index, the two input indices and the weight of the second.
+fn linear_taps(n_in: usize, n_out: usize, ratio: f64) -> Vec<(usize, usize, f32)> {
+    (0..n_out)
+        .map(|i| {
+            let u = (i as f64 * ratio).clamp(0.0, (n_in - 1) as f64);
+            let i0 = u.floor() as usize;
+            let i1 = (i0 + 1).min(n_in - 1);
+            (i0, i1, (u - i0 as f64) as f32)
+        })
+        .collect()
+}
+
+fn nearest_taps(n_in: usize, n_out: usize, ratio: f64) -> Vec<usize> {
+    (0..n_out)
+        .map(|i| ((i as f64 * ratio).round() as usize).min(n_in - 1))
+        .collect()
+}
+
+/// One separable linear pass along `axis`.
+fn linear_pass(input: ArrayView3<f32>, axis: usize, n_out: usize, ratio: f64) -> Array3<f32> {
+    let mut shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
+    let n_in = shape[axis];
+    shape[axis] = n_out;
+    let taps = linear_taps(n_in, n_out, ratio);
+    let mut out = Array3::<f32>::zeros(shape);
+    match axis {
+        0 => {
+            out.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .zip(taps.par_iter())
+                .for_each(|(mut plane, &(i0, i1, t))| {
+                    let a = input.index_axis(Axis(0), i0);
+                    let b = input.index_axis(Axis(0), i1);
+                    ndarray::Zip::from(&mut plane)
+                        .and(&a)
+                        .and(&b)
+                        .for_each(|o, &a, &b| *o = a + (b - a) * t);
+                });
+        }
+        1 => {
+            out.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .zip(input.axis_iter(Axis(0)).into_par_iter())
+                .for_each(|(mut o, i)| {
+                    for (y, &(i0, i1, t)) in taps.iter().enumerate() {
+                        let a = i.row(i0);
+                        let b = i.row(i1);
+                        ndarray::Zip::from(o.row_mut(y))
+                            .and(&a)
+                            .and(&b)
+                            .for_each(|o, &a, &b| *o = a + (b - a) * t);
+                    }
+                });
+        }
+        _ => {
+            out.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .zip(input.axis_iter(Axis(0)).into_par_iter())
+                .for_each(|(mut o, i)| {
+                    for (mut orow, irow) in o.rows_mut().into_iter().zip(i.rows()) {
+                        for (ov, &(i0, i1, t)) in orow.iter_mut().zip(&taps) {
+                            let a = irow[i0];
+                            *ov = a + (irow[i1] - a) * t;
+                        }
+                    }
+                });
+        }
+    }
+    out
+}
+
+/// Trilinear resampling of an image from `spacing` to `target` (`(z, y, x)`, mm).
+///
+/// ```
+/// use ndarray::Array3;
+/// let v = Array3::from_shape_fn((4, 2, 2), |(z, _, _)| z as f32 * 10.0);
+/// let r = radlab_imaging::resample::resample_linear(v.view(), [2.0, 1.0, 1.0], [1.0, 1.0, 1.0]).unwrap();
+/// assert_eq!(r.shape(), &[8, 2, 2]);
+/// assert_eq!(r[[1, 0, 0]], 5.0); // halfway between slices 0 and 1
+/// ```
+pub fn resample_linear(
+    input: ArrayView3<f32>,
+    spacing: [f64; 3],
+    target: [f64; 3],
+) -> Result<Array3<f32>> {
+    let shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
+    let out_shape = resampled_shape(shape, spacing, target)?;
+    if shape.contains(&0) {
+        return Ok(Array3::zeros(out_shape));
+    }
+    // Shrink-first order keeps the intermediate arrays small.
+    let mut axes = [0usize, 1, 2];
+    axes.sort_by(|&a, &b| {
+        let ra = out_shape[a] as f64 / shape[a] as f64;
+        let rb = out_shape[b] as f64 / shape[b] as f64;
+        ra.total_cmp(&rb)
+    });
+    let mut cur: Option<Array3<f32>> = None;
+    for &a in &axes {
+        let ratio = target[a] / spacing[a];
+        let view = cur.as_ref().map(|c| c.view()).unwrap_or(input);
+        if out_shape[a] == view.shape()[a] && ratio == 1.0 {
+            continue;
+        }
+        cur = Some(linear_pass(view, a, out_shape[a], ratio));
+    }
+    Ok(cur.unwrap_or_else(|| input.to_owned()))
+}
+
+/// Nearest-neighbour resampling, for label masks (never invents a label).
+pub fn resample_nearest<T: Copy + Send + Sync + Default>(
+    input: ArrayView3<T>,
+    spacing: [f64; 3],
+    target: [f64; 3],
+) -> Result<Array3<T>> {
+    let shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
+    let out_shape = resampled_shape(shape, spacing, target)?;
+    if shape.contains(&0) {
+        return Ok(Array3::from_elem(out_shape, T::default()));
+    }
+    let tz = nearest_taps(shape[0], out_shape[0], target[0] / spacing[0]);
+    let ty = nearest_taps(shape[1], out_shape[1], target[1] / spacing[1]);
+    let tx = nearest_taps(shape[2], out_shape[2], target[2] / spacing[2]);
+    let mut out = Array3::from_elem(out_shape, T::default());
+    out.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(tz.par_iter())
+        .for_each(|(mut plane, &z)| {
+            let src = input.index_axis(Axis(0), z);
+            for (y, mut row) in plane.rows_mut().into_iter().enumerate() {
+                let srow = src.row(ty[y]);
+                for (o, &x) in row.iter_mut().zip(&tx) {
+                    *o = srow[x];
+                }
+            }
+        });
+    Ok(out)
+}
+
+/// Resample a [`radlab_dicom::Volume`] (trilinear), keeping origin and axes.
+/// The per-slice file list is dropped, since output slices no longer map to files.
+pub fn resample_volume(
+    vol: &radlab_dicom::Volume,
+    target: [f64; 3],
+) -> Result<radlab_dicom::Volume> {
+    let voxels = resample_linear(vol.voxels.view(), vol.spacing, target)?;
+    Ok(radlab_dicom::Volume {
+        voxels,
+        spacing: target,
+        slices: Vec::new(),
+        ..vol.clone_without_voxels()
+    })
+}

@@ -1,0 +1,304 @@
+//! VOI windowing as defined in PS3.3 C.11.2.1.2 (Window Center and Window Width).
+//!
+//! * **LINEAR** (C.11.2.1.2.1): the classic window. The standard centres it at
+//!   `c - 0.5` and spans `w - 1`, so that integer-valued stored pixels map the
+//!   way old 12-bit lookup tables did:
+//!   `x <= c - 0.5 - (w-1)/2 -> ymin`, `x > c - 0.5 + (w-1)/2 -> ymax`,
+//!   else `y = ((x - (c - 0.5)) / (w-1) + 0.5) * (ymax - ymin) + ymin`. Needs `w >= 1`.
+//! * **LINEAR_EXACT** (C.11.2.1.3.2): no offsets:
+//!   `x <= c - w/2 -> ymin`, `x > c + w/2 -> ymax`,
+//!   else `y = ((x - c) / w + 0.5) * (ymax - ymin) + ymin`. Needs `w > 0`.
+//! * **SIGMOID** (C.11.2.1.3.1): `y = (ymax - ymin) / (1 + exp(-4 (x - c) / w)) + ymin`. Needs `w > 0`.
+//!
+//! Output to 8 bits uses `ymin = 0`, `ymax = 255` and rounds to the nearest
+//! integer (halves up).
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{ImagingError, Result};
+
+/// The VOI LUT Function (0028,1056).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VoiFunction {
+    /// LINEAR: the default, with the `c - 0.5` / `w - 1` terms.
+    #[serde(rename = "LINEAR")]
+    Linear,
+    /// LINEAR_EXACT: no offsets.
+    #[serde(rename = "LINEAR_EXACT")]
+    LinearExact,
+    /// SIGMOID: a smooth S-curve, never quite clipping.
+    #[serde(rename = "SIGMOID")]
+    Sigmoid,
+}
+
+impl VoiFunction {
+    /// The defined term as written in DICOM.
+    pub fn name(self) -> &'static str {
+        match self {
+            VoiFunction::Linear => "LINEAR",
+            VoiFunction::LinearExact => "LINEAR_EXACT",
+            VoiFunction::Sigmoid => "SIGMOID",
+        }
+    }
+}
+
+impl std::fmt::Display for VoiFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A window: center, width and VOI function, checked on construction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Window {
+    center: f64,
+    width: f64,
+    function: VoiFunction,
+}
+
+impl Window {
+    /// Make a window, checking the width against the function's rule.
+    ///
+    /// ```
+    /// use radlab_imaging::window::{VoiFunction, Window};
+    /// let lung = Window::new(-600.0, 1500.0, VoiFunction::Linear).unwrap();
+    /// assert_eq!(lung.to_u8(-600.0), 128);
+    /// assert!(Window::new(40.0, 0.5, VoiFunction::Linear).is_err()); // LINEAR needs w >= 1
+    /// ```
+    pub fn new(center: f64, width: f64, function: VoiFunction) -> Result<Self> {
+        let bad = |reason| ImagingError::InvalidWindow {
+            center,
+            width,
+            function: function.name(),
+            reason,
+        };
+        if !center.is_finite() || !width.is_finite() {
+            return Err(bad("center and width must be finite numbers"));
+        }
+        match function {
+            VoiFunction::Linear if width < 1.0 => Err(bad("LINEAR requires width >= 1")),
+            VoiFunction::LinearExact | VoiFunction::Sigmoid if width <= 0.0 => {
+                Err(bad("LINEAR_EXACT and SIGMOID require width > 0"))
+            }
+            _ => Ok(Window {
+                center,
+                width,
+                function,
+            }),
+        }
+    }
+
+    /// Window center.
+    pub fn center(&self) -> f64 {
+        self.center
+    }
+
+    /// Window width.
+    pub fn width(&self) -> f64 {
+        self.width
+    }
+
+    /// VOI function.
+    pub fn function(&self) -> VoiFunction {
+        self.function
+    }
+
+    /// Map a modality value to the output range `[ymin, ymax]` (exact, f64).
+    pub fn apply(&self, x: f64, ymin: f64, ymax: f64) -> f64 {
+        let (c, w) = (self.center, self.width);
+        match self.function {
+            VoiFunction::Linear => {
+                if x <= c - 0.5 - (w - 1.0) / 2.0 {
+                    ymin
+                } else if x > c - 0.5 + (w - 1.0) / 2.0 {
+                    ymax
+                } else {
+                    ((x - (c - 0.5)) / (w - 1.0) + 0.5) * (ymax - ymin) + ymin
+                }
+            }
+            VoiFunction::LinearExact => {
+                if x <= c - w / 2.0 {
+                    ymin
+                } else if x > c + w / 2.0 {
+                    ymax
+                } else {
+                    ((x - c) / w + 0.5) * (ymax - ymin) + ymin
+                }
+            }
+            VoiFunction::Sigmoid => (ymax - ymin) / (1.0 + (-4.0 * (x - c) / w).exp()) + ymin,
+        }
+    }
+
+    /// Map a modality value to 0..=255, rounding halves up.
+    pub fn to_u8(&self, x: f64) -> u8 {
+        (self.apply(x, 0.0, 255.0) + 0.5).floor().clamp(0.0, 255.0) as u8
+    }
+
+    /// The input values at and below which the output is `ymin`, and above
+    /// which it is `ymax` (for SIGMOID: the points where the rounded 8-bit
+    /// output first and last saturates are not defined, so the linear
+    /// `c -/+ w/2` limits are returned).
+    pub fn limits(&self) -> (f64, f64) {
+        let (c, w) = (self.center, self.width);
+        match self.function {
+            VoiFunction::Linear => (c - 0.5 - (w - 1.0) / 2.0, c - 0.5 + (w - 1.0) / 2.0),
+            VoiFunction::LinearExact | VoiFunction::Sigmoid => (c - w / 2.0, c + w / 2.0),
+        }
+    }
+
+    /// Window a slice of modality values into 8-bit output, in parallel.
+    ///
+    /// Gives exactly the same bytes as calling [`Window::to_u8`] on each value.
+    pub fn to_u8_slice(&self, values: &[f32], out: &mut [u8]) {
+        assert_eq!(values.len(), out.len(), "input and output lengths differ");
+        const CHUNK: usize = 1 << 15;
+        let (c, w) = (self.center, self.width);
+        // The linear ramps are y = a*x + b clamped to [0, 255]: the clamp is
+        // exactly the standard's piecewise limits, because the ramp reaches 0
+        // and 255 precisely at those limits.
+        let ramp = match self.function {
+            VoiFunction::Linear if w > 1.0 => {
+                Some((255.0 / (w - 1.0), (0.5 - (c - 0.5) / (w - 1.0)) * 255.0))
+            }
+            VoiFunction::LinearExact => Some((255.0 / w, (0.5 - c / w) * 255.0)),
+            _ => None,
+        };
+        match ramp {
+            Some((a, b)) => {
+                let (lo, hi) = self.limits();
+                values
+                    .par_chunks(CHUNK)
+                    .zip(out.par_chunks_mut(CHUNK))
+                    .for_each(|(v, o)| {
+                        for (o, &x) in o.iter_mut().zip(v) {
+                            let x = f64::from(x);
+                            // Keep the standard's exact boundaries, then the ramp.
+                            let y = if x <= lo {
+                                0.0
+                            } else if x > hi {
+                                255.0
+                            } else {
+                                x * a + b
+                            };
+                            *o = (y + 0.5) as u8;
+                        }
+                    });
+            }
+            None => {
+                values
+                    .par_chunks(CHUNK)
+                    .zip(out.par_chunks_mut(CHUNK))
+                    .for_each(|(v, o)| {
+                        for (o, &x) in o.iter_mut().zip(v) {
+                            *o = self.to_u8(f64::from(x));
+                        }
+                    });
+            }
+        }
+    }
+
+    /// Fraction of values clipped low (output 0 by the limit rule) and high (output 255).
+    pub fn clipped_fractions(&self, values: &[f32]) -> (f64, f64) {
+        if values.is_empty() {
+            return (0.0, 0.0);
+        }
+        let (lo, hi) = self.limits();
+        let (l, h) = values
+            .par_chunks(1 << 16)
+            .map(|c| {
+                c.iter().fold((0usize, 0usize), |(l, h), &x| {
+                    let x = f64::from(x);
+                    (l + usize::from(x <= lo), h + usize::from(x > hi))
+                })
+            })
+            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let n = values.len() as f64;
+        (l as f64 / n, h as f64 / n)
+    }
+}
+
+/// A 65536-entry table from stored int16 values straight to 8-bit output:
+/// the modality rescale and the window folded into one lookup.
+///
+/// ```
+/// use radlab_imaging::window::{I16Lut, VoiFunction, Window};
+/// let w = Window::new(40.0, 400.0, VoiFunction::Linear).unwrap();
+/// let lut = I16Lut::new(1.0, -1024.0, &w);
+/// assert_eq!(lut.get(1024 + 40), w.to_u8(40.0));
+/// ```
+pub struct I16Lut {
+    table: Vec<u8>,
+}
+
+impl I16Lut {
+    /// Build the table for `value = stored * slope + intercept`, then `window`.
+    pub fn new(slope: f64, intercept: f64, window: &Window) -> Self {
+        let table = (0..=u16::MAX)
+            .map(|i| {
+                let stored = i as i16;
+                window.to_u8(f64::from(stored) * slope + intercept)
+            })
+            .collect();
+        I16Lut { table }
+    }
+
+    /// Look up one stored value.
+    #[inline]
+    pub fn get(&self, stored: i16) -> u8 {
+        self.table[stored as u16 as usize]
+    }
+
+    /// Apply the table to many stored values, in parallel.
+    pub fn apply(&self, stored: &[i16], out: &mut [u8]) {
+        assert_eq!(stored.len(), out.len(), "input and output lengths differ");
+        stored
+            .par_chunks(1 << 15)
+            .zip(out.par_chunks_mut(1 << 15))
+            .for_each(|(s, o)| {
+                for (o, &v) in o.iter_mut().zip(s) {
+                    *o = self.table[v as u16 as usize];
+                }
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lin(c: f64, w: f64) -> Window {
+        Window::new(c, w, VoiFunction::Linear).unwrap()
+    }
+
+    // Notes 1-4 of PS3.3 C.11.2.1.2.1, output range 0..255.
+    #[test]
+    fn standard_note_1_c2048_w4096() {
+        let w = lin(2048.0, 4096.0);
+        assert_eq!(w.apply(0.0, 0.0, 255.0), 0.0);
+        assert_eq!(w.apply(4095.0, 0.0, 255.0), 255.0);
+        assert_eq!(w.apply(4096.0, 0.0, 255.0), 255.0);
+        let x = 1000.0;
+        let expected = ((x - 2047.5) / 4095.0 + 0.5) * 255.0;
+        assert!((w.apply(x, 0.0, 255.0) - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn standard_note_2_width_one_is_a_threshold() {
+        let w = lin(2048.0, 1.0);
+        assert_eq!(w.to_u8(2047.0), 0);
+        assert_eq!(w.to_u8(2047.5), 0);
+        assert_eq!(w.to_u8(2047.5001), 255);
+        assert_eq!(w.to_u8(2048.0), 255);
+    }
+
+    #[test]
+    fn standard_note_3_c0_w100() {
+        let w = lin(0.0, 100.0);
+        assert_eq!(w.apply(-50.0, 0.0, 255.0), 0.0);
+        assert_eq!(w.apply(49.0, 0.0, 255.0), 255.0);
+        assert_eq!(w.apply(49.5, 0.0, 255.0), 255.0);
+        let expected = ((10.0 + 0.5) / 99.0 + 0.5) * 255.0;
+        assert!((w.apply(10.0, 0.0, 255.0) - expected).abs() < 1e-12);
+    }
+}
