@@ -13,11 +13,16 @@ pub fn hash_tree(dir: &Path) -> Result<Vec<(String, String)>> {
         if !e.file_type().is_file() {
             continue;
         }
-        let rel = e.path().strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
+        let rel = e
+            .path()
+            .strip_prefix(dir)?
+            .to_string_lossy()
+            .replace('\\', "/");
         if rel == "MANIFEST.json" || rel == "README.md" {
             continue;
         }
-        let bytes = std::fs::read(e.path()).with_context(|| format!("reading {}", e.path().display()))?;
+        let bytes =
+            std::fs::read(e.path()).with_context(|| format!("reading {}", e.path().display()))?;
         out.push((rel, hex::encode(Sha256::digest(&bytes))));
     }
     Ok(out)
@@ -31,9 +36,13 @@ pub fn generate(root: &Path) -> Result<()> {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
-        eprintln!("generating {} (seed {}, {:?})", spec.id, spec.seed, spec.shape);
+        eprintln!(
+            "generating {} (seed {}, {:?})",
+            spec.id, spec.seed, spec.shape
+        );
         let case = radlab_synth::generate_case(spec);
-        radlab_synth::write_case(&case, &dir).with_context(|| format!("writing {}", dir.display()))?;
+        radlab_synth::write_case(&case, &dir)
+            .with_context(|| format!("writing {}", dir.display()))?;
     }
     let files = hash_tree(root)?;
     let manifest = serde_json::json!({
@@ -48,9 +57,18 @@ pub fn generate(root: &Path) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     let total: u64 = files
         .iter()
-        .map(|(p, _)| std::fs::metadata(root.join(p)).map(|m| m.len()).unwrap_or(0))
+        .map(|(p, _)| {
+            std::fs::metadata(root.join(p))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
         .sum();
-    eprintln!("{} files, {:.1} MB, manifest at {}", files.len(), total as f64 / 1e6, path.display());
+    eprintln!(
+        "{} files, {:.1} MB, manifest at {}",
+        files.len(),
+        total as f64 / 1e6,
+        path.display()
+    );
     Ok(())
 }
 

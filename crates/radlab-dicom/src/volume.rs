@@ -97,6 +97,22 @@ impl Volume {
         ]
     }
 
+    /// The anatomical plane of the slices from the slice normal: `axial`,
+    /// `coronal`, `sagittal`, or `oblique` when no axis dominates (|cos| < 0.9).
+    pub fn plane_name(&self) -> &'static str {
+        let n = self.slice_dir;
+        let (ax, ay, az) = (n[0].abs(), n[1].abs(), n[2].abs());
+        if az >= 0.9 {
+            "axial"
+        } else if ay >= 0.9 {
+            "coronal"
+        } else if ax >= 0.9 {
+            "sagittal"
+        } else {
+            "oblique"
+        }
+    }
+
     /// A copy of everything but the voxels (which are left empty, shape `[0, 0, 0]`).
     pub fn clone_without_voxels(&self) -> Volume {
         Volume {

@@ -43,20 +43,43 @@ pub struct Identity {
 }
 
 const FAMILY: &[&str] = &[
-    "HALVORSEN", "OKAFOR", "MARCHETTI", "LINDQVIST", "ABERNATHY", "KOWALCZYK", "DUBROVSKY",
-    "FAIRWEATHER", "NAKASHIMA", "VILLANUEVA", "ASHWORTH", "BRENNAGH", "QUINTERO", "ELLSWORTH",
+    "HALVORSEN",
+    "OKAFOR",
+    "MARCHETTI",
+    "LINDQVIST",
+    "ABERNATHY",
+    "KOWALCZYK",
+    "DUBROVSKY",
+    "FAIRWEATHER",
+    "NAKASHIMA",
+    "VILLANUEVA",
+    "ASHWORTH",
+    "BRENNAGH",
+    "QUINTERO",
+    "ELLSWORTH",
 ];
-const GIVEN_F: &[&str] = &["MARGIT", "ADAEZE", "ROSALIND", "INGRID", "CELESTE", "HALINA", "YUKIKO"];
-const GIVEN_M: &[&str] = &["TORVALD", "EMEKA", "LORENZO", "ANSELM", "DESMOND", "PIOTR", "ISIDRO"];
+const GIVEN_F: &[&str] = &[
+    "MARGIT", "ADAEZE", "ROSALIND", "INGRID", "CELESTE", "HALINA", "YUKIKO",
+];
+const GIVEN_M: &[&str] = &[
+    "TORVALD", "EMEKA", "LORENZO", "ANSELM", "DESMOND", "PIOTR", "ISIDRO",
+];
 const INSTITUTIONS: &[(&str, &str)] = &[
     ("NORTHGATE GENERAL HOSPITAL", "14 Harbour Road, Easton 4417"),
     ("ST AGATHA COMMUNITY CLINIC", "2 Mill Lane, Westbury 3302"),
     ("RIVERBEND MEDICAL CENTRE", "88 Quay Street, Lowmoor 5120"),
 ];
-const STAFF: &[&str] = &["PENHALIGON^ARTHUR", "ZABEL^GRETA", "OYELARAN^TUNDE", "MCKAY^FIONA"];
+const STAFF: &[&str] = &[
+    "PENHALIGON^ARTHUR",
+    "ZABEL^GRETA",
+    "OYELARAN^TUNDE",
+    "MCKAY^FIONA",
+];
 
 fn digits<R: Rng>(rng: &mut R, n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
 }
 
 /// Days in a month of the proleptic Gregorian calendar.

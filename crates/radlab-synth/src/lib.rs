@@ -172,7 +172,8 @@ pub fn write_case(case: &Case, dir: &Path) -> Result<Vec<PathBuf>, SynthError> {
         .labels
         .write_npy(&mut npy)
         .map_err(|e| io(&labels_path, e.to_string()))?;
-    radlab_dicom::write::write_atomic(&labels_path, &npy).map_err(|e| io(&labels_path, e.to_string()))?;
+    radlab_dicom::write::write_atomic(&labels_path, &npy)
+        .map_err(|e| io(&labels_path, e.to_string()))?;
     files.push(labels_path);
     let record = CaseRecord {
         generator_version: GENERATOR_VERSION,
@@ -191,9 +192,11 @@ pub fn write_case(case: &Case, dir: &Path) -> Result<Vec<PathBuf>, SynthError> {
         series_dir: "ct",
     };
     let json_path = dir.join("case.json");
-    let mut text = serde_json::to_string_pretty(&record).map_err(|e| io(&json_path, e.to_string()))?;
+    let mut text =
+        serde_json::to_string_pretty(&record).map_err(|e| io(&json_path, e.to_string()))?;
     text.push('\n');
-    radlab_dicom::write::write_atomic(&json_path, text.as_bytes()).map_err(|e| io(&json_path, e.to_string()))?;
+    radlab_dicom::write::write_atomic(&json_path, text.as_bytes())
+        .map_err(|e| io(&json_path, e.to_string()))?;
     files.push(json_path);
     Ok(files)
 }

@@ -102,7 +102,10 @@ fn soft_inside(d: f64, w: f64) -> f64 {
 impl Anatomy {
     fn new(rng: &mut ChaCha8Rng, z_extent: f64) -> Self {
         let half_z = z_extent / 2.0;
-        let body = (150.0 + rng.random_range(-12.0..12.0), 105.0 + rng.random_range(-8.0..8.0));
+        let body = (
+            150.0 + rng.random_range(-12.0..12.0),
+            105.0 + rng.random_range(-8.0..8.0),
+        );
         let lz = half_z * 0.95;
         let lungs = [
             ([-72.0, -5.0, 8.0], [52.0, 72.0, lz]),
@@ -167,7 +170,11 @@ impl Anatomy {
         self.lungs
             .iter()
             .map(|(c, r)| {
-                let q = [(p[0] - c[0]) / r[0], (p[1] - c[1]) / r[1], (p[2] - c[2]) / r[2]];
+                let q = [
+                    (p[0] - c[0]) / r[0],
+                    (p[1] - c[1]) / r[1],
+                    (p[2] - c[2]) / r[2],
+                ];
                 ((q[0] * q[0] + q[1] * q[1] + q[2] * q[2]).sqrt() - 1.0) * r[0].min(r[1])
             })
             .fold(f64::INFINITY, f64::min)
@@ -246,7 +253,8 @@ impl Anatomy {
             }
         }
         // Heart, aorta, mediastinal fat (between the lungs, anterior-left).
-        let heart = ((x - 18.0) / 55.0).powi(2) + ((y + 15.0) / 48.0).powi(2) + ((z + 30.0) / 50.0).powi(2);
+        let heart =
+            ((x - 18.0) / 55.0).powi(2) + ((y + 15.0) / 48.0).powi(2) + ((z + 30.0) / 50.0).powi(2);
         if heart < 1.0 {
             hu = if heart > 0.85 { -90.0 } else { 40.0 };
         }
@@ -329,7 +337,11 @@ pub fn generate(spec: &PhantomSpec, vendor: &Vendor) -> Phantom {
 
     // Nodules: centres well inside a lung, sizes over 3..30 mm, all three kinds.
     let mut nodules = Vec::new();
-    let kinds = [NoduleKind::Solid, NoduleKind::PartSolid, NoduleKind::GroundGlass];
+    let kinds = [
+        NoduleKind::Solid,
+        NoduleKind::PartSolid,
+        NoduleKind::GroundGlass,
+    ];
     let mut attempts = 0;
     while nodules.len() < spec.nodules && attempts < 10_000 {
         attempts += 1;
@@ -349,7 +361,10 @@ pub fn generate(spec: &PhantomSpec, vendor: &Vendor) -> Phantom {
             continue;
         }
         let overlaps = nodules.iter().any(|n: &Nodule| {
-            let d = ((n.center_mm[0] - c[0]).powi(2) + (n.center_mm[1] - c[1]).powi(2) + (n.center_mm[2] - c[2]).powi(2)).sqrt();
+            let d = ((n.center_mm[0] - c[0]).powi(2)
+                + (n.center_mm[1] - c[1]).powi(2)
+                + (n.center_mm[2] - c[2]).powi(2))
+            .sqrt();
             d < (n.diameter_mm + diameter) / 2.0 + 5.0
         });
         if overlaps {
@@ -392,7 +407,11 @@ pub fn generate(spec: &PhantomSpec, vendor: &Vendor) -> Phantom {
                     let p = pos(z, y, x);
                     let mut v = anatomy.hu(p);
                     for (n, lobe) in nodules.iter().zip(&lobes) {
-                        let d = [p[0] - n.center_mm[0], p[1] - n.center_mm[1], p[2] - n.center_mm[2]];
+                        let d = [
+                            p[0] - n.center_mm[0],
+                            p[1] - n.center_mm[1],
+                            p[2] - n.center_mm[2],
+                        ];
                         let r = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
                         let radius = n.diameter_mm / 2.0;
                         if r > radius * 1.3 + 2.0 {
@@ -400,7 +419,10 @@ pub fn generate(spec: &PhantomSpec, vendor: &Vendor) -> Phantom {
                         }
                         let theta = d[1].atan2(d[0]);
                         let phi = (d[2] / r.max(1e-9)).acos();
-                        let shape = 1.0 + lobe[2] * (lobe[3] * theta + lobe[0]).sin() * (2.0 * phi + lobe[1]).cos();
+                        let shape = 1.0
+                            + lobe[2]
+                                * (lobe[3] * theta + lobe[0]).sin()
+                                * (2.0 * phi + lobe[1]).cos();
                         let edge = r - radius * shape;
                         let f = soft_inside(edge, 1.0);
                         if edge <= 0.0 {
@@ -440,7 +462,9 @@ pub fn generate(spec: &PhantomSpec, vendor: &Vendor) -> Phantom {
         .zip(hu.axis_iter(Axis(0)).into_par_iter())
         .enumerate()
         .for_each(|(z, (mut o, h))| {
-            let mut r = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x9E37_79B9_7F4A_7C15 ^ (z as u64).wrapping_mul(0x1000_0000_01B3));
+            let mut r = ChaCha8Rng::seed_from_u64(
+                spec.seed ^ 0x9E37_79B9_7F4A_7C15 ^ (z as u64).wrapping_mul(0x1000_0000_01B3),
+            );
             for (o, &h) in o.iter_mut().zip(h.iter()) {
                 let v = f64::from(h) + noise.sample(&mut r);
                 *o = v.round().clamp(-1024.0, 3071.0) as i16;

@@ -93,12 +93,20 @@ pub fn slice_file_name(instance_number: usize) -> String {
 /// InstanceNumber 1 is the most superior slice, as a head-first scan
 /// acquires it; file names follow InstanceNumber. Files are written to a
 /// temporary name and renamed.
-pub fn write_series(phantom: &Phantom, header: &SeriesHeader<'_>, dir: &Path) -> Result<Vec<PathBuf>, SynthError> {
+pub fn write_series(
+    phantom: &Phantom,
+    header: &SeriesHeader<'_>,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, SynthError> {
     std::fs::create_dir_all(dir).map_err(|e| SynthError::Io {
         path: dir.to_owned(),
         reason: e.to_string(),
     })?;
-    let [nz, ny, nx] = [phantom.hu.shape()[0], phantom.hu.shape()[1], phantom.hu.shape()[2]];
+    let [nz, ny, nx] = [
+        phantom.hu.shape()[0],
+        phantom.hu.shape()[1],
+        phantom.hu.shape()[2],
+    ];
     let id = header.identity;
     let v = header.vendor;
     let seed = header.seed;
@@ -121,24 +129,59 @@ pub fn write_series(phantom: &Phantom, header: &SeriesHeader<'_>, dir: &Path) ->
                 VR::CS,
                 &["ORIGINAL".into(), "PRIMARY".into(), "AXIAL".into()],
             );
-            put(&mut o, tags::INSTANCE_CREATION_DATE, VR::DA, id.study_date.as_str());
-            put(&mut o, tags::INSTANCE_CREATION_TIME, VR::TM, id.study_time.as_str());
+            put(
+                &mut o,
+                tags::INSTANCE_CREATION_DATE,
+                VR::DA,
+                id.study_date.as_str(),
+            );
+            put(
+                &mut o,
+                tags::INSTANCE_CREATION_TIME,
+                VR::TM,
+                id.study_time.as_str(),
+            );
             put(&mut o, tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE);
             put(&mut o, tags::SOP_INSTANCE_UID, VR::UI, sop_uid.as_str());
             put(&mut o, tags::STUDY_DATE, VR::DA, id.study_date.as_str());
             put(&mut o, tags::SERIES_DATE, VR::DA, id.study_date.as_str());
-            put(&mut o, tags::ACQUISITION_DATE, VR::DA, id.study_date.as_str());
+            put(
+                &mut o,
+                tags::ACQUISITION_DATE,
+                VR::DA,
+                id.study_date.as_str(),
+            );
             put(&mut o, tags::CONTENT_DATE, VR::DA, id.study_date.as_str());
             put(&mut o, tags::STUDY_TIME, VR::TM, id.study_time.as_str());
             put(&mut o, tags::SERIES_TIME, VR::TM, id.study_time.as_str());
-            put(&mut o, tags::ACQUISITION_TIME, VR::TM, id.study_time.as_str());
+            put(
+                &mut o,
+                tags::ACQUISITION_TIME,
+                VR::TM,
+                id.study_time.as_str(),
+            );
             put(&mut o, tags::CONTENT_TIME, VR::TM, id.study_time.as_str());
-            put(&mut o, tags::ACCESSION_NUMBER, VR::SH, id.accession.as_str());
+            put(
+                &mut o,
+                tags::ACCESSION_NUMBER,
+                VR::SH,
+                id.accession.as_str(),
+            );
             put(&mut o, tags::MODALITY, VR::CS, "CT");
             put(&mut o, tags::MANUFACTURER, VR::LO, v.manufacturer);
             put(&mut o, tags::INSTITUTION_NAME, VR::LO, id.institution);
-            put(&mut o, tags::INSTITUTION_ADDRESS, VR::ST, id.institution_address);
-            put(&mut o, tags::REFERRING_PHYSICIAN_NAME, VR::PN, id.referring_physician.as_str());
+            put(
+                &mut o,
+                tags::INSTITUTION_ADDRESS,
+                VR::ST,
+                id.institution_address,
+            );
+            put(
+                &mut o,
+                tags::REFERRING_PHYSICIAN_NAME,
+                VR::PN,
+                id.referring_physician.as_str(),
+            );
             put(&mut o, tags::STATION_NAME, VR::SH, id.station.as_str());
             put(
                 &mut o,
@@ -146,16 +189,36 @@ pub fn write_series(phantom: &Phantom, header: &SeriesHeader<'_>, dir: &Path) ->
                 VR::LO,
                 format!("CT CHEST FOLLOW-UP {}", id.spoken_name()),
             );
-            put(&mut o, tags::SERIES_DESCRIPTION, VR::LO, format!("CHEST {} 2.5MM", v.kernel));
+            put(
+                &mut o,
+                tags::SERIES_DESCRIPTION,
+                VR::LO,
+                format!("CHEST {} 2.5MM", v.kernel),
+            );
             put(&mut o, tags::OPERATORS_NAME, VR::PN, id.operator.as_str());
             put(&mut o, tags::MANUFACTURER_MODEL_NAME, VR::LO, v.model);
             put(&mut o, tags::PATIENT_NAME, VR::PN, id.patient_name.as_str());
             put(&mut o, tags::PATIENT_ID, VR::LO, id.patient_id.as_str());
-            put(&mut o, tags::PATIENT_BIRTH_DATE, VR::DA, id.birth_date.as_str());
+            put(
+                &mut o,
+                tags::PATIENT_BIRTH_DATE,
+                VR::DA,
+                id.birth_date.as_str(),
+            );
             put(&mut o, tags::PATIENT_SEX, VR::CS, id.sex);
             let mut other = InMemDicomObject::new_empty();
-            put(&mut other, tags::PATIENT_ID, VR::LO, id.other_patient_id.as_str());
-            put(&mut other, tags::ISSUER_OF_PATIENT_ID, VR::LO, "ST AGATHA MRN");
+            put(
+                &mut other,
+                tags::PATIENT_ID,
+                VR::LO,
+                id.other_patient_id.as_str(),
+            );
+            put(
+                &mut other,
+                tags::ISSUER_OF_PATIENT_ID,
+                VR::LO,
+                "ST AGATHA MRN",
+            );
             put(&mut other, tags::TYPE_OF_PATIENT_ID, VR::CS, "TEXT");
             o.put(DataElement::new(
                 tags::OTHER_PATIENT_I_DS_SEQUENCE,
@@ -164,15 +227,40 @@ pub fn write_series(phantom: &Phantom, header: &SeriesHeader<'_>, dir: &Path) ->
             ));
             put(&mut o, tags::PATIENT_AGE, VR::AS, id.age_string());
             put(&mut o, tags::BODY_PART_EXAMINED, VR::CS, "CHEST");
-            put(&mut o, tags::SLICE_THICKNESS, VR::DS, ds(phantom.spacing[0]));
+            put(
+                &mut o,
+                tags::SLICE_THICKNESS,
+                VR::DS,
+                ds(phantom.spacing[0]),
+            );
             put(&mut o, tags::KVP, VR::DS, ds(v.kvp));
-            put(&mut o, tags::DEVICE_SERIAL_NUMBER, VR::LO, format!("SN{:06}", seed % 1_000_000));
-            put(&mut o, tags::SOFTWARE_VERSIONS, VR::LO, concat!("radlab-synth ", env!("CARGO_PKG_VERSION")));
+            put(
+                &mut o,
+                tags::DEVICE_SERIAL_NUMBER,
+                VR::LO,
+                format!("SN{:06}", seed % 1_000_000),
+            );
+            put(
+                &mut o,
+                tags::SOFTWARE_VERSIONS,
+                VR::LO,
+                concat!("radlab-synth ", env!("CARGO_PKG_VERSION")),
+            );
             put(&mut o, tags::CONVOLUTION_KERNEL, VR::SH, v.kernel);
             put(&mut o, tags::PATIENT_POSITION, VR::CS, "HFS");
             put(&mut o, tags::STUDY_INSTANCE_UID, VR::UI, study_uid.as_str());
-            put(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, series_uid.as_str());
-            put(&mut o, tags::STUDY_ID, VR::SH, format!("{}", seed % 100_000));
+            put(
+                &mut o,
+                tags::SERIES_INSTANCE_UID,
+                VR::UI,
+                series_uid.as_str(),
+            );
+            put(
+                &mut o,
+                tags::STUDY_ID,
+                VR::SH,
+                format!("{}", seed % 100_000),
+            );
             put(&mut o, tags::SERIES_NUMBER, VR::IS, "2");
             put(&mut o, tags::ACQUISITION_NUMBER, VR::IS, "1");
             put(&mut o, tags::INSTANCE_NUMBER, VR::IS, instance.to_string());
@@ -181,39 +269,101 @@ pub fn write_series(phantom: &Phantom, header: &SeriesHeader<'_>, dir: &Path) ->
                 phantom.origin[1],
                 phantom.origin[2] + z as f64 * phantom.spacing[0],
             ];
-            put_multi(&mut o, tags::IMAGE_POSITION_PATIENT, VR::DS, &[ds(p[0]), ds(p[1]), ds(p[2])]);
+            put_multi(
+                &mut o,
+                tags::IMAGE_POSITION_PATIENT,
+                VR::DS,
+                &[ds(p[0]), ds(p[1]), ds(p[2])],
+            );
             put_multi(
                 &mut o,
                 tags::IMAGE_ORIENTATION_PATIENT,
                 VR::DS,
-                &["1".into(), "0".into(), "0".into(), "0".into(), "1".into(), "0".into()],
+                &[
+                    "1".into(),
+                    "0".into(),
+                    "0".into(),
+                    "0".into(),
+                    "1".into(),
+                    "0".into(),
+                ],
             );
-            put(&mut o, tags::FRAME_OF_REFERENCE_UID, VR::UI, for_uid.as_str());
+            put(
+                &mut o,
+                tags::FRAME_OF_REFERENCE_UID,
+                VR::UI,
+                for_uid.as_str(),
+            );
             put(&mut o, tags::POSITION_REFERENCE_INDICATOR, VR::LO, "");
             put(&mut o, tags::SLICE_LOCATION, VR::DS, ds(p[2]));
-            put(&mut o, tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16));
-            put(&mut o, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
+            put(
+                &mut o,
+                tags::SAMPLES_PER_PIXEL,
+                VR::US,
+                PrimitiveValue::from(1u16),
+            );
+            put(
+                &mut o,
+                tags::PHOTOMETRIC_INTERPRETATION,
+                VR::CS,
+                "MONOCHROME2",
+            );
             put(&mut o, tags::ROWS, VR::US, PrimitiveValue::from(ny as u16));
-            put(&mut o, tags::COLUMNS, VR::US, PrimitiveValue::from(nx as u16));
+            put(
+                &mut o,
+                tags::COLUMNS,
+                VR::US,
+                PrimitiveValue::from(nx as u16),
+            );
             put_multi(
                 &mut o,
                 tags::PIXEL_SPACING,
                 VR::DS,
                 &[ds(phantom.spacing[1]), ds(phantom.spacing[2])],
             );
-            put(&mut o, tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16u16));
-            put(&mut o, tags::BITS_STORED, VR::US, PrimitiveValue::from(16u16));
+            put(
+                &mut o,
+                tags::BITS_ALLOCATED,
+                VR::US,
+                PrimitiveValue::from(16u16),
+            );
+            put(
+                &mut o,
+                tags::BITS_STORED,
+                VR::US,
+                PrimitiveValue::from(16u16),
+            );
             put(&mut o, tags::HIGH_BIT, VR::US, PrimitiveValue::from(15u16));
-            put(&mut o, tags::PIXEL_REPRESENTATION, VR::US, PrimitiveValue::from(1u16));
+            put(
+                &mut o,
+                tags::PIXEL_REPRESENTATION,
+                VR::US,
+                PrimitiveValue::from(1u16),
+            );
             put(
                 &mut o,
                 tags::BURNED_IN_ANNOTATION,
                 VR::CS,
                 if header.burned_in { "YES" } else { "NO" },
             );
-            put_multi(&mut o, tags::WINDOW_CENTER, VR::DS, &["-600".into(), "40".into()]);
-            put_multi(&mut o, tags::WINDOW_WIDTH, VR::DS, &["1500".into(), "400".into()]);
-            put(&mut o, tags::RESCALE_INTERCEPT, VR::DS, ds(RESCALE_INTERCEPT));
+            put_multi(
+                &mut o,
+                tags::WINDOW_CENTER,
+                VR::DS,
+                &["-600".into(), "40".into()],
+            );
+            put_multi(
+                &mut o,
+                tags::WINDOW_WIDTH,
+                VR::DS,
+                &["1500".into(), "400".into()],
+            );
+            put(
+                &mut o,
+                tags::RESCALE_INTERCEPT,
+                VR::DS,
+                ds(RESCALE_INTERCEPT),
+            );
             put(&mut o, tags::RESCALE_SLOPE, VR::DS, "1");
             put(&mut o, tags::RESCALE_TYPE, VR::LO, "HU");
             put_multi(
@@ -240,18 +390,31 @@ pub fn write_series(phantom: &Phantom, header: &SeriesHeader<'_>, dir: &Path) ->
                 .map(|&h| (i32::from(h) - RESCALE_INTERCEPT as i32) as i16)
                 .collect();
             if header.burned_in {
-                burn_text(&mut stored, nx, ny, &lines, (1900.0 - RESCALE_INTERCEPT) as i16);
+                burn_text(
+                    &mut stored,
+                    nx,
+                    ny,
+                    &lines,
+                    (1900.0 - RESCALE_INTERCEPT) as i16,
+                );
             }
             let words: Vec<u16> = stored.iter().map(|&s| s as u16).collect();
-            o.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(words.into())));
+            o.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OW,
+                PrimitiveValue::U16(words.into()),
+            ));
 
             let meta = FileMetaTableBuilder::new()
                 .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
                 .implementation_class_uid(impl_uid.as_str())
                 .implementation_version_name("RADLAB_0_1");
-            let file = o.with_meta(meta).map_err(|e| SynthError::Dicom(e.to_string()))?;
+            let file = o
+                .with_meta(meta)
+                .map_err(|e| SynthError::Dicom(e.to_string()))?;
             let path = dir.join(slice_file_name(instance));
-            radlab_dicom::write::write_dicom_atomic(&path, &file).map_err(|e| SynthError::Dicom(e.to_string()))?;
+            radlab_dicom::write::write_dicom_atomic(&path, &file)
+                .map_err(|e| SynthError::Dicom(e.to_string()))?;
             Ok(path)
         })
         .collect()

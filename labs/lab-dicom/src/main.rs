@@ -1,1 +1,391 @@
-fn main() {}
+//! lab-dicom: what is inside a DICOM study, and how a pipeline turns it into a volume.
+//!
+//! Topics B1 (DICOM as file and metadata format) and B2 (image labels vs voxel masks).
+//! Run with no arguments for the bundled sample study; `--help` for options.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use radlab_dicom::Volume;
+use radlab_dicom::summary::{self, IdentifyingTag};
+use radlab_labkit as kit;
+use serde::Serialize;
+
+/// Inspect a DICOM file or folder: grouped metadata, series, geometry, HU
+/// statistics and the attributes that identify the patient.
+#[derive(Parser, Debug)]
+#[command(name = "lab-dicom", version, about, long_about = None)]
+struct Args {
+    /// A DICOM file or a folder (searched recursively). Default: the bundled sample study.
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// SeriesInstanceUID to load when the folder holds several series.
+    #[arg(long)]
+    series: Option<String>,
+    /// Output folder for header.json and report.json.
+    #[arg(long, default_value = "out/lab-dicom")]
+    out: PathBuf,
+    /// Print one JSON document on stdout instead of the narrated report.
+    #[arg(long)]
+    json: bool,
+    /// Show identifying values in full instead of masked.
+    #[arg(long)]
+    show_phi: bool,
+}
+
+#[derive(Serialize)]
+struct SeriesRow {
+    uid: String,
+    modality: String,
+    description: String,
+    number: Option<i64>,
+    files: usize,
+    frames: usize,
+    rows: Option<u16>,
+    columns: Option<u16>,
+}
+
+#[derive(Serialize)]
+struct HuStats {
+    min: f64,
+    max: f64,
+    mean: f64,
+    std: f64,
+}
+
+#[derive(Serialize)]
+struct PhiRow {
+    path: String,
+    tag: String,
+    keyword: String,
+    reason: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct MaskInfo {
+    labels_file: String,
+    nodules: usize,
+    voxels_per_label: Vec<(u8, usize)>,
+    volume_mm3_per_label: Vec<(u8, f64)>,
+}
+
+/// The machine-readable report (`--json`); keys are stable.
+#[derive(Serialize)]
+struct Report {
+    input: String,
+    series_uid: String,
+    modality: String,
+    shape: [usize; 3],
+    spacing_mm: [f64; 3],
+    origin: [f64; 3],
+    row_dir: [f64; 3],
+    col_dir: [f64; 3],
+    slice_dir: [f64; 3],
+    plane: &'static str,
+    transfer_syntaxes: Vec<String>,
+    hu: HuStats,
+    warnings: Vec<String>,
+    instance_number_order: &'static str,
+    series: Vec<SeriesRow>,
+    skipped_files: Vec<(String, String)>,
+    metadata: Vec<summary::Group>,
+    phi_tags: Vec<PhiRow>,
+    mask: Option<MaskInfo>,
+    artifacts: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    kit::init_logging();
+    kit::exit_code(run(Args::parse()))
+}
+
+/// How InstanceNumber relates to the true (position) order of the slices.
+fn instance_order(vol: &Volume) -> Result<&'static str> {
+    let mut numbers = Vec::new();
+    for (path, frame) in &vol.slices {
+        if *frame != 0 {
+            return Ok("not applicable (multi-frame)");
+        }
+        let h = radlab_dicom::header::ImageHeader::read(path)?;
+        match h.placements[0].instance_number {
+            Some(n) => numbers.push(n),
+            None => return Ok("absent"),
+        }
+    }
+    if numbers.len() < 2 {
+        return Ok("not applicable (one slice)");
+    }
+    let up = numbers.windows(2).all(|w| w[0] < w[1]);
+    let down = numbers.windows(2).all(|w| w[0] > w[1]);
+    Ok(if up {
+        "agrees with position"
+    } else if down {
+        "runs opposite to position (sorting by it would flip the volume)"
+    } else {
+        "disagrees with position (sorting by it would scramble slices)"
+    })
+}
+
+fn mask_info(input: &Path, vol: &Volume) -> Option<MaskInfo> {
+    let dir = if input.is_dir() {
+        input
+    } else {
+        input.parent()?
+    };
+    let labels_path = dir.parent()?.join("labels.npy");
+    let labels: ndarray::Array3<u8> = ndarray_npy::read_npy(&labels_path).ok()?;
+    if labels.shape() != vol.voxels.shape() {
+        return None;
+    }
+    let mut counts = [0usize; 256];
+    for &l in labels.iter() {
+        counts[l as usize] += 1;
+    }
+    let voxel_mm3 = vol.spacing.iter().product::<f64>();
+    let per: Vec<(u8, usize)> = (1..=255u8)
+        .filter(|&l| counts[l as usize] > 0)
+        .map(|l| (l, counts[l as usize]))
+        .collect();
+    Some(MaskInfo {
+        labels_file: kit::display_path(&labels_path),
+        nodules: per.len(),
+        volume_mm3_per_label: per
+            .iter()
+            .map(|&(l, n)| (l, n as f64 * voxel_mm3))
+            .collect(),
+        voxels_per_label: per,
+    })
+}
+
+fn run(args: Args) -> Result<()> {
+    let input = args.input.clone().unwrap_or_else(kit::default_series_dir);
+    // Read everything first: bad input must fail before anything is written.
+    let (series_rows, skipped) = if input.is_dir() {
+        let scan = radlab_dicom::scan(&input)?;
+        let rows = scan
+            .series
+            .iter()
+            .map(|s| SeriesRow {
+                uid: s.uid.clone(),
+                modality: s.modality.clone(),
+                description: s.description.clone(),
+                number: s.number,
+                files: s.instances.len(),
+                frames: s.frames(),
+                rows: s.size.map(|x| x.0),
+                columns: s.size.map(|x| x.1),
+            })
+            .collect::<Vec<_>>();
+        let skipped = scan
+            .skipped
+            .iter()
+            .map(|(p, why)| (kit::display_path(p), why.clone()))
+            .collect::<Vec<_>>();
+        (rows, skipped)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let vol = kit::load_volume(&input, args.series.as_deref())?;
+    let first = &vol.slices[0].0;
+    let header_obj = radlab_dicom::open_header(first)?;
+    let metadata = summary::summarize(&header_obj);
+    let phi: Vec<IdentifyingTag> = summary::find_identifying(&header_obj);
+    let header_json = radlab_dicom::json::to_dicom_json(&header_obj);
+    let stats = vol.stats();
+    let order = instance_order(&vol)?;
+    let mask = mask_info(&input, &vol);
+    let series_rows = if series_rows.is_empty() {
+        vec![SeriesRow {
+            uid: vol.series_uid.clone(),
+            modality: vol.modality.clone(),
+            description: String::new(),
+            number: None,
+            files: 1,
+            frames: vol.shape()[0],
+            rows: Some(vol.shape()[1] as u16),
+            columns: Some(vol.shape()[2] as u16),
+        }]
+    } else {
+        series_rows
+    };
+
+    kit::prepare_out_dir(&args.out)?;
+    let header_path = args.out.join("header.json");
+    kit::write_json(&header_path, &header_json).context("writing header.json")?;
+    let report_path = args.out.join("report.json");
+    let show = |v: &str| {
+        if args.show_phi {
+            v.to_string()
+        } else {
+            summary::mask(v)
+        }
+    };
+    let report = Report {
+        input: kit::display_path(&input),
+        series_uid: vol.series_uid.clone(),
+        modality: vol.modality.clone(),
+        shape: vol.shape(),
+        spacing_mm: vol.spacing,
+        origin: vol.origin,
+        row_dir: vol.row_dir,
+        col_dir: vol.col_dir,
+        slice_dir: vol.slice_dir,
+        plane: vol.plane_name(),
+        transfer_syntaxes: vol.transfer_syntaxes.clone(),
+        hu: HuStats {
+            min: stats.min,
+            max: stats.max,
+            mean: stats.mean,
+            std: stats.std,
+        },
+        warnings: vol.warnings.iter().map(|w| w.to_string()).collect(),
+        instance_number_order: order,
+        series: series_rows,
+        skipped_files: skipped,
+        metadata: metadata
+            .iter()
+            .map(|g| summary::Group {
+                name: g.name,
+                entries: g
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let identifying = phi.iter().any(|p| p.tag == e.tag);
+                        summary::Entry {
+                            value: if identifying {
+                                show(&e.value)
+                            } else {
+                                e.value.clone()
+                            },
+                            ..e.clone()
+                        }
+                    })
+                    .collect(),
+            })
+            .collect(),
+        phi_tags: phi
+            .iter()
+            .map(|p| PhiRow {
+                path: p.path.clone(),
+                tag: p.tag.clone(),
+                keyword: p.keyword.clone(),
+                reason: p.reason,
+                value: if p.reason == "sequence of identifiers" {
+                    p.value.clone()
+                } else {
+                    show(&p.value)
+                },
+            })
+            .collect(),
+        mask,
+        artifacts: vec![
+            kit::display_path(&header_path),
+            kit::display_path(&report_path),
+        ],
+    };
+    kit::write_json(&report_path, &report)?;
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    print_report(&report);
+    Ok(())
+}
+
+fn print_report(r: &Report) {
+    println!("lab-dicom: what a DICOM study holds (topics B1, B2)");
+    println!("input: {}", r.input);
+    println!();
+    println!("Series found");
+    println!(
+        "  {:<64} {:<4} {:>5} {:>6} {:>9}  description",
+        "SeriesInstanceUID", "mod", "files", "frames", "size"
+    );
+    for s in &r.series {
+        let size = match (s.rows, s.columns) {
+            (Some(a), Some(b)) => format!("{a}x{b}"),
+            _ => "-".into(),
+        };
+        println!(
+            "  {:<64} {:<4} {:>5} {:>6} {:>9}  {}",
+            s.uid, s.modality, s.files, s.frames, size, s.description
+        );
+    }
+    if !r.skipped_files.is_empty() {
+        println!(
+            "  ({} file(s) skipped, e.g. {})",
+            r.skipped_files.len(),
+            r.skipped_files[0].1
+        );
+    }
+    println!();
+    for g in &r.metadata {
+        println!("{}", g.name);
+        for e in &g.entries {
+            println!("  {} {:<28} {}", e.tag, e.keyword, e.value);
+        }
+    }
+    println!();
+    println!("Geometry (arrays are [z, y, x]; spacing (z, y, x) mm; positions LPS mm)");
+    println!("  shape            {:?}", r.shape);
+    println!(
+        "  spacing mm       [{:.4}, {:.4}, {:.4}]",
+        r.spacing_mm[0], r.spacing_mm[1], r.spacing_mm[2]
+    );
+    println!(
+        "  origin (LPS mm)  [{:.2}, {:.2}, {:.2}]",
+        r.origin[0], r.origin[1], r.origin[2]
+    );
+    println!(
+        "  row / col / normal  {:?} / {:?} / {:?}  ({})",
+        r.row_dir, r.col_dir, r.slice_dir, r.plane
+    );
+    println!(
+        "  slice order      by ImagePositionPatient along the normal; InstanceNumber {}",
+        r.instance_number_order
+    );
+    println!("  transfer syntax  {}", r.transfer_syntaxes.join(", "));
+    if r.warnings.is_empty() {
+        println!(
+            "  checks           uniform spacing, one orientation, no duplicate or missing slices"
+        );
+    }
+    for w in &r.warnings {
+        println!("  warning          {w}");
+    }
+    println!();
+    println!("Values after the modality LUT (HU for CT)");
+    println!(
+        "  min {:.1}  max {:.1}  mean {:.2}  std {:.2}",
+        r.hu.min, r.hu.max, r.hu.mean, r.hu.std
+    );
+    println!();
+    println!(
+        "Identifying data ({} attribute(s); values masked unless --show-phi)",
+        r.phi_tags.len()
+    );
+    for p in &r.phi_tags {
+        println!("  {:<58} {:<38} {}", p.path, p.reason, p.value);
+    }
+    if let Some(m) = &r.mask {
+        println!();
+        println!("Labels vs masks (B2)");
+        println!("  image-level label: nodule present = {}", m.nodules > 0);
+        println!(
+            "  voxel mask {}: {} labelled object(s)",
+            m.labels_file, m.nodules
+        );
+        for ((l, n), (_, mm3)) in m.voxels_per_label.iter().zip(&m.volume_mm3_per_label) {
+            println!("    label {l}: {n} voxels = {mm3:.0} mm3");
+        }
+    }
+    println!();
+    println!("Artifacts");
+    for a in &r.artifacts {
+        println!("  {a}");
+    }
+}

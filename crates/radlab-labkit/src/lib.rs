@@ -1,0 +1,139 @@
+//! # radlab-labkit
+//!
+//! The command-line plumbing every lab shares, so each lab's `main.rs` only
+//! narrates its own pipeline:
+//!
+//! * where the bundled sample data lives ([`sample_data_dir`]);
+//! * loading a volume with a progress bar when stderr is a terminal ([`load_volume`]);
+//! * exit codes: 2 for bad input (unreadable DICOM, bad window), 1 for anything else ([`exit_code`]);
+//! * creating the output folder only once the input has been read ([`prepare_out_dir`]);
+//! * writing JSON reports atomically ([`write_json`]).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+/// The workspace's `sample_data/` folder (found from this crate's location,
+/// so labs work from any current directory), overridable with `RADLAB_SAMPLE_DATA`.
+pub fn sample_data_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("RADLAB_SAMPLE_DATA") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample_data")
+}
+
+/// The default input of the labs: the first sample case's CT series.
+pub fn default_series_dir() -> PathBuf {
+    sample_data_dir().join("case-001").join("ct")
+}
+
+/// Show a path relative to the current directory when it is inside it.
+pub fn display_path(p: &Path) -> String {
+    let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+    if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
+        if let Ok(rel) = canon.strip_prefix(&cwd) {
+            return rel.display().to_string();
+        }
+    }
+    canon.display().to_string()
+}
+
+/// Start logging to stderr (`RUST_LOG` controls the level; default: warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Load a file or folder into a volume, with a progress bar on a terminal.
+pub fn load_volume(
+    input: &Path,
+    series: Option<&str>,
+) -> Result<radlab_dicom::Volume, radlab_dicom::DicomError> {
+    if !std::io::stderr().is_terminal() {
+        return radlab_dicom::load_path(input, series);
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} files")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("decoding");
+    let cb = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let options = radlab_dicom::LoadOptions {
+        progress: Some(&cb),
+    };
+    let result = radlab_dicom::load_path_with(input, series, &options);
+    bar.finish_and_clear();
+    result
+}
+
+/// Create the output folder, refusing one that is an existing file.
+pub fn prepare_out_dir(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create output folder", out.display()))
+}
+
+/// Write pretty JSON atomically.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    radlab_dicom::write::write_atomic(path, text.as_bytes())?;
+    Ok(())
+}
+
+/// Whether an error is the user's input being unusable (exit code 2).
+pub fn is_bad_input(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<radlab_dicom::DicomError>()
+            || c.is::<radlab_imaging::ImagingError>()
+            || c.is::<BadInput>()
+    })
+}
+
+/// A bad-input error raised by a lab itself (e.g. conflicting flags).
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Print the error on one line and choose the exit code: 2 for bad input, 1 otherwise.
+pub fn exit_code(result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if is_bad_input(&e) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Format a number of bytes for humans.
+pub fn human_bytes(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
+    } else if n >= 1 << 10 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
