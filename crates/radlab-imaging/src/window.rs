@@ -114,7 +114,9 @@ impl Window {
                 } else if x > c - 0.5 + (w - 1.0) / 2.0 {
                     ymax
                 } else {
-                    ((x - (c - 0.5)) / (w - 1.0) + 0.5) * (ymax - ymin) + ymin
+                    // ((x - (c - 0.5)) / (w - 1) + 0.5) * (ymax - ymin) + ymin, with the
+                    // multiplication done before the division so that exact halves stay exact.
+                    (x - c + 0.5) * (ymax - ymin) / (w - 1.0) + (ymax - ymin) / 2.0 + ymin
                 }
             }
             VoiFunction::LinearExact => {
@@ -123,7 +125,8 @@ impl Window {
                 } else if x > c + w / 2.0 {
                     ymax
                 } else {
-                    ((x - c) / w + 0.5) * (ymax - ymin) + ymin
+                    // ((x - c) / w + 0.5) * (ymax - ymin) + ymin, multiplication first.
+                    (x - c) * (ymax - ymin) / w + (ymax - ymin) / 2.0 + ymin
                 }
             }
             VoiFunction::Sigmoid => (ymax - ymin) / (1.0 + (-4.0 * (x - c) / w).exp()) + ymin,
@@ -154,18 +157,15 @@ impl Window {
         assert_eq!(values.len(), out.len(), "input and output lengths differ");
         const CHUNK: usize = 1 << 15;
         let (c, w) = (self.center, self.width);
-        // The linear ramps are y = a*x + b clamped to [0, 255]: the clamp is
-        // exactly the standard's piecewise limits, because the ramp reaches 0
-        // and 255 precisely at those limits.
+        // The linear ramps, written exactly as in `apply` so that every value
+        // (halves included) rounds the same way; the standard's limits first.
         let ramp = match self.function {
-            VoiFunction::Linear if w > 1.0 => {
-                Some((255.0 / (w - 1.0), (0.5 - (c - 0.5) / (w - 1.0)) * 255.0))
-            }
-            VoiFunction::LinearExact => Some((255.0 / w, (0.5 - c / w) * 255.0)),
+            VoiFunction::Linear if w > 1.0 => Some((0.5 - c, w - 1.0)),
+            VoiFunction::LinearExact => Some((-c, w)),
             _ => None,
         };
         match ramp {
-            Some((a, b)) => {
+            Some((shift, span)) => {
                 let (lo, hi) = self.limits();
                 values
                     .par_chunks(CHUNK)
@@ -173,13 +173,12 @@ impl Window {
                     .for_each(|(v, o)| {
                         for (o, &x) in o.iter_mut().zip(v) {
                             let x = f64::from(x);
-                            // Keep the standard's exact boundaries, then the ramp.
                             let y = if x <= lo {
                                 0.0
                             } else if x > hi {
                                 255.0
                             } else {
-                                x * a + b
+                                (x + shift) * 255.0 / span + 127.5
                             };
                             *o = (y + 0.5) as u8;
                         }

@@ -343,6 +343,8 @@ pub fn generate(spec: &PhantomSpec, vendor: &Vendor) -> Phantom {
         NoduleKind::GroundGlass,
     ];
     let mut attempts = 0;
+    // Keep nodule centres 10 mm from the first and last slice (less on thin slabs).
+    let z_margin = 10.0f64.min(-origin[2] * 0.5);
     while nodules.len() < spec.nodules && attempts < 10_000 {
         attempts += 1;
         let i = nodules.len();
@@ -355,7 +357,11 @@ pub fn generate(spec: &PhantomSpec, vendor: &Vendor) -> Phantom {
         let c = [
             rng.random_range(-130.0..130.0),
             rng.random_range(-80.0..70.0),
-            rng.random_range(origin[2] + 10.0..-origin[2] - 10.0),
+            if z_margin > 0.0 {
+                rng.random_range(origin[2] + z_margin..-origin[2] - z_margin)
+            } else {
+                0.0
+            },
         ];
         if anatomy.lung_depth(c) > -(diameter / 2.0 + 4.0) {
             continue;
