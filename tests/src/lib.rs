@@ -271,32 +271,62 @@ pub fn bad_inputs(root: &Path) -> Vec<BadInput> {
     let mut out = Vec::new();
     let text = root.join("notes.txt");
     std::fs::write(&text, "this is not DICOM\n").unwrap();
-    out.push(BadInput { name: "non-DICOM file", path: text, args: vec![], expect: "not a DICOM file" });
+    out.push(BadInput {
+        name: "non-DICOM file",
+        path: text,
+        args: vec![],
+        expect: "not a DICOM file",
+    });
 
     let series = small_synth_series(&root.join("good"), 21, 4);
     let truncated = root.join("truncated.dcm");
     let bytes = std::fs::read(&series[0]).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    out.push(BadInput { name: "truncated file", path: truncated, args: vec![], expect: "truncated" });
+    out.push(BadInput {
+        name: "truncated file",
+        path: truncated,
+        args: vec![],
+        expect: "truncated",
+    });
 
     let no_pixels = root.join("no_pixels.dcm");
     std::fs::copy(&series[1], &no_pixels).unwrap();
     strip_pixel_data(&no_pixels);
-    out.push(BadInput { name: "no pixel data", path: no_pixels, args: vec![], expect: "no Pixel Data" });
+    out.push(BadInput {
+        name: "no pixel data",
+        path: no_pixels,
+        args: vec![],
+        expect: "no Pixel Data",
+    });
 
     let empty = root.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    out.push(BadInput { name: "empty folder", path: empty, args: vec![], expect: "folder is empty" });
+    out.push(BadInput {
+        name: "empty folder",
+        path: empty,
+        args: vec![],
+        expect: "folder is empty",
+    });
 
     let two = root.join("two_series");
     small_synth_series(&two.join("a"), 31, 3);
     small_synth_series(&two.join("b"), 32, 3);
-    out.push(BadInput { name: "two series", path: two, args: vec![], expect: "choose one with --series" });
+    out.push(BadInput {
+        name: "two series",
+        path: two,
+        args: vec![],
+        expect: "choose one with --series",
+    });
 
     let jls = root.join("jpeg_ls.dcm");
     std::fs::copy(&series[2], &jls).unwrap();
     make_jpeg_ls(&jls);
-    out.push(BadInput { name: "unsupported transfer syntax", path: jls, args: vec![], expect: "JPEG-LS" });
+    out.push(BadInput {
+        name: "unsupported transfer syntax",
+        path: jls,
+        args: vec![],
+        expect: "JPEG-LS",
+    });
     out
 }
 
@@ -304,12 +334,37 @@ pub fn bad_inputs(root: &Path) -> Vec<BadInput> {
 /// stderr naming the file and the problem, no panic, nothing on stdout.
 pub fn assert_bad_input(case: &BadInput, output: &std::process::Output) {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{}: exit code; stderr: {stderr}", case.name);
-    assert!(!stderr.contains("panicked"), "{}: panicked: {stderr}", case.name);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}: exit code; stderr: {stderr}",
+        case.name
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "{}: panicked: {stderr}",
+        case.name
+    );
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{}: expected one line, got: {stderr}", case.name);
-    assert!(lines[0].contains(case.expect), "{}: {:?} lacks {:?}", case.name, lines[0], case.expect);
+    assert_eq!(
+        lines.len(),
+        1,
+        "{}: expected one line, got: {stderr}",
+        case.name
+    );
+    assert!(
+        lines[0].contains(case.expect),
+        "{}: {:?} lacks {:?}",
+        case.name,
+        lines[0],
+        case.expect
+    );
     let name = case.path.file_name().unwrap().to_string_lossy();
-    assert!(lines[0].contains(name.as_ref()), "{}: {:?} does not name {name}", case.name, lines[0]);
+    assert!(
+        lines[0].contains(name.as_ref()),
+        "{}: {:?} does not name {name}",
+        case.name,
+        lines[0]
+    );
     assert!(output.stdout.is_empty(), "{}: wrote to stdout", case.name);
 }

@@ -1,11 +1,14 @@
 //! radlab's project automation. Run `cargo xtask --help`.
 
+mod provision;
 mod sample_data;
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use provision::run;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "radlab project automation")]
@@ -16,8 +19,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Provision what the tests need, then run fmt check, clippy and every test.
+    Test {
+        /// Skip `cargo fmt --check` and clippy.
+        #[arg(long)]
+        no_lint: bool,
+        /// Extra arguments for `cargo test` (after `--`).
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
+    /// Download and unpack the third-party DICOM used by tests into target/third-party.
+    FetchData,
     /// Regenerate sample_data/ from the seeded generator and rewrite MANIFEST.json.
     SampleData,
+    /// Recompute the peer-library fixtures in sample_data/fixtures with tools/ (maintainers).
+    Fixtures,
 }
 
 fn workspace_root() -> PathBuf {
@@ -27,10 +43,49 @@ fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let root = workspace_root();
     match cli.cmd {
+        Cmd::Test {
+            no_lint,
+            cargo_args,
+        } => {
+            if !no_lint {
+                run(cargo().current_dir(&root).args(["fmt", "--all", "--check"]))?;
+                run(cargo().current_dir(&root).args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))?;
+            }
+            let tp = provision::third_party(&root)?;
+            run(cargo()
+                .current_dir(&root)
+                .args(["test", "--workspace"])
+                .args(&cargo_args)
+                .env("RADLAB_THIRD_PARTY", &tp))?;
+            eprintln!("cargo xtask test: all steps passed");
+            Ok(())
+        }
+        Cmd::FetchData => {
+            provision::third_party(&root).map(|d| eprintln!("ready: {}", d.display()))
+        }
         Cmd::SampleData => sample_data::generate(&sample_data::sample_dir(&root)),
+        Cmd::Fixtures => {
+            let tp = provision::third_party(&root)?;
+            let py = provision::venv(&root, "tools-venv", &root.join("tools/requirements.txt"))?;
+            run(Command::new(py)
+                .arg(root.join("tools/make_pydicom_fixture.py"))
+                .arg(&tp)
+                .arg(root.join("sample_data/fixtures/pydicom_files.json")))
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! Small typed accessors for attributes, including the functional groups of
 //! enhanced multi-frame objects.
 
-use dicom_core::Tag;
 use dicom_core::value::Value;
-use dicom_object::InMemDicomObject;
+use dicom_core::{Tag, VR};
+use dicom_object::{InMemDicomObject, mem::InMemElement};
 
 /// Format a tag as `(gggg,eeee)`.
 pub fn tag_string(tag: Tag) -> String {
@@ -19,9 +19,31 @@ pub fn keyword(tag: Tag) -> &'static str {
         .unwrap_or("")
 }
 
+/// The text of an element stored with VR UN (explicit VR files that did not
+/// know the attribute keep its original implicit-VR bytes): `Some` when the
+/// bytes are printable text such as a DS, IS or CS value.
+pub fn un_text(e: &InMemElement) -> Option<String> {
+    if e.vr() != VR::UN {
+        return None;
+    }
+    let bytes = e.to_bytes().ok()?;
+    if bytes.is_empty() || !bytes.iter().all(|b| (0x20..0x7f).contains(b) || *b == 0) {
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&bytes)
+            .trim_end_matches(['\0', ' '])
+            .to_string(),
+    )
+}
+
 /// A string value, trimmed of padding; `None` when absent or empty.
 pub fn string(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     let e = obj.get(tag)?;
+    if let Some(t) = un_text(e) {
+        let t = t.trim().to_string();
+        return if t.is_empty() { None } else { Some(t) };
+    }
     let s = e.to_str().ok()?;
     let s = s.trim_matches(|c: char| c == ' ' || c == '\0').to_string();
     if s.is_empty() { None } else { Some(s) }
@@ -29,6 +51,9 @@ pub fn string(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
 
 /// All values of a multi-valued string attribute, each trimmed.
 pub fn strings(obj: &InMemDicomObject, tag: Tag) -> Vec<String> {
+    if let Some(t) = obj.get(tag).and_then(un_text) {
+        return t.split('\\').map(|v| v.trim().to_string()).collect();
+    }
     match obj.get(tag).and_then(|e| e.to_multi_str().ok()) {
         Some(v) => v.iter().map(|s| s.trim().to_string()).collect(),
         None => Vec::new(),
@@ -43,7 +68,14 @@ pub fn float(obj: &InMemDicomObject, tag: Tag) -> Option<f64> {
 /// All numeric values; `None` when absent, empty or not numbers.
 pub fn floats(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<f64>> {
     let e = obj.get(tag)?;
-    let v = e.to_multi_float64().ok()?;
+    let v = match un_text(e) {
+        Some(t) => t
+            .split('\\')
+            .map(|v| v.trim().parse::<f64>())
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?,
+        None => e.to_multi_float64().ok()?,
+    };
     if v.is_empty() || v.iter().any(|x| !x.is_finite()) {
         None
     } else {
@@ -54,6 +86,16 @@ pub fn floats(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<f64>> {
 /// First integer value.
 pub fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
     let e = obj.get(tag)?;
+    if let Some(t) = un_text(e) {
+        return t
+            .split('\\')
+            .next()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.fract() == 0.0)
+            .map(|v| v as i64);
+    }
     if let Ok(v) = e.to_int::<i64>() {
         return Some(v);
     }

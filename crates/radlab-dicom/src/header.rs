@@ -156,6 +156,39 @@ impl ImageHeader {
                 intercept: intercept.unwrap_or(0.0),
             });
         }
+        // Multi-frame objects without per-frame positions (legacy multi-frame,
+        // RT Dose) repeat the one top-level position for every frame; RT Dose
+        // places its frames with GridFrameOffsetVector (PS3.3 C.8.8.3.2).
+        let per_frame_positions = attrs::items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
+            .first()
+            .is_some_and(|f| !attrs::items(f, tags::PLANE_POSITION_SEQUENCE).is_empty());
+        if frames > 1 && !per_frame_positions {
+            let offsets =
+                attrs::floats(obj, tags::GRID_FRAME_OFFSET_VECTOR).filter(|o| o.len() == frames);
+            let base = placements[0].position;
+            let normal = placements[0]
+                .orientation
+                .map(|o| crate::geometry::cross([o[0], o[1], o[2]], [o[3], o[4], o[5]]));
+            for (k, p) in placements.iter_mut().enumerate() {
+                p.position = match (&offsets, base, normal) {
+                    (Some(off), Some(b), Some(n)) if off[0] == 0.0 => Some([
+                        b[0] + off[k] * n[0],
+                        b[1] + off[k] * n[1],
+                        b[2] + off[k] * n[2],
+                    ]),
+                    // A non-zero first offset holds absolute z positions (axial only).
+                    (Some(off), Some(b), Some(n)) if n[2].abs() > 0.9999 => {
+                        Some([b[0], b[1], off[k]])
+                    }
+                    _ => None,
+                };
+            }
+        }
+        if obj.get(tags::MODALITY_LUT_SEQUENCE).is_some() {
+            return Err(bad(
+                "a Modality LUT Sequence (a non-linear table) maps its stored values; radlab applies only linear RescaleSlope/RescaleIntercept".into(),
+            ));
+        }
         let two = |v: Vec<f64>| (v.len() >= 2 && v[0] > 0.0 && v[1] > 0.0).then(|| [v[0], v[1]]);
         let pixel_spacing = attrs::functional(obj, 0, tags::PIXEL_MEASURES_SEQUENCE, |o| {
             attrs::floats(o, tags::PIXEL_SPACING).and_then(two)

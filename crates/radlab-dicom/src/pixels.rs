@@ -167,7 +167,21 @@ pub fn decode_frames(
     };
     match pixel.value() {
         Value::Primitive(p) => {
-            let bytes = p.to_bytes();
+            let mut bytes = p.to_bytes();
+            // Big endian OW is read as 16-bit words; 32-bit samples need their
+            // two words swapped, 8-bit samples their two bytes.
+            if ts_uid == "1.2.840.10008.1.2.2" && matches!(p, dicom_core::PrimitiveValue::U16(_)) {
+                let mut owned = bytes.into_owned();
+                match layout.bits_allocated {
+                    32 => owned.chunks_exact_mut(4).for_each(|c| {
+                        c.swap(0, 2);
+                        c.swap(1, 3);
+                    }),
+                    8 => owned.chunks_exact_mut(2).for_each(|c| c.swap(0, 1)),
+                    _ => {}
+                }
+                bytes = std::borrow::Cow::Owned(owned);
+            }
             let fb = layout.frame_bytes();
             if bytes.len() < fb * number_of_frames {
                 return Err(DicomError::Malformed {
@@ -197,7 +211,11 @@ pub fn decode_frames(
                     obj.decode_pixel_data_frame(frame as u32)
                         .map_err(|e| DicomError::Decode {
                             path: path.to_owned(),
-                            reason: format!("frame {frame}: {}", error_chain(&e)),
+                            reason: format!(
+                                "frame {frame} in {} ({ts_uid}): {}",
+                                transfer_syntax_name(&ts_uid),
+                                error_chain(&e)
+                            ),
                         })?;
                 let data = decoded.data();
                 let need = layout.rows * layout.cols * usize::from(layout.bits_allocated / 8);

@@ -121,6 +121,9 @@ const GROUPS: &[(&str, &[Tag])] = &[
 /// Text of an element's value: strings joined with `\`, sequences as `[n item(s)]`.
 pub fn value_text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     let e = obj.get(tag)?;
+    if let Some(t) = attrs::un_text(e) {
+        return Some(t);
+    }
     Some(match e.value() {
         Value::Sequence(s) => format!("[{} item(s)]", s.items().len()),
         Value::PixelSequence(p) => format!("[{} fragment(s)]", p.fragments().len()),

