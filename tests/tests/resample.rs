@@ -1,6 +1,8 @@
 //! Resampling properties: constants stay constant, linear ramps are
 //! reproduced, extent is kept, label masks get no new labels.
 
+#![allow(clippy::needless_range_loop)] // geometry code reads best with axis indices
+
 use ndarray::Array3;
 use proptest::prelude::*;
 use radlab_imaging::resample::{resample_linear, resample_nearest, resampled_shape};

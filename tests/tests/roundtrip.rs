@@ -1,6 +1,8 @@
 //! Synthetic phantom -> DICOM files -> radlab's loader gives back exactly the
 //! generator's HU volume and geometry.
 
+#![allow(clippy::needless_range_loop)] // geometry code reads best with axis indices
+
 #[test]
 fn synth_roundtrip_is_exact() {
     let spec = radlab_synth::CaseSpec {

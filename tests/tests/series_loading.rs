@@ -6,6 +6,8 @@
 //! signed storage. The expected volume is worked out here from the generating
 //! index, not by the loader's logic.
 
+#![allow(clippy::needless_range_loop)] // geometry code reads best with axis indices
+
 use proptest::prelude::*;
 use radlab_tests::{SliceSpec, Storage, write_series};
 
