@@ -48,7 +48,8 @@ fn every_file_loads_or_is_refused_with_a_reason() {
         if name == "emri_small_jpeg_2k_lossless_too_short.dcm" {
             continue; // pydicom drops its pixel data; compared with its intact twin below
         }
-        let result = std::panic::catch_unwind(|| radlab_dicom::load_series(std::slice::from_ref(&path)));
+        let result =
+            std::panic::catch_unwind(|| radlab_dicom::load_series(std::slice::from_ref(&path)));
         let Ok(result) = result else {
             failures.push(format!("{name}: panicked"));
             continue;
