@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let window = Window::new(-600.0, 1500.0, VoiFunction::Linear)?;
     let mut load_ms = Vec::new();
     let mut win_ms = Vec::new();
+    let mut copy_ms = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
         let vol = radlab_dicom::load_path(&dir, None)?;
@@ -46,18 +47,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         window.to_u8_slice(values, &mut out);
         win_ms.push(t.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box(&out);
+        // For scale: one parallel pass that reads the volume and writes bytes.
+        let t = Instant::now();
+        {
+            use rayon::prelude::*;
+            values
+                .par_chunks(1 << 15)
+                .zip(out.par_chunks_mut(1 << 15))
+                .for_each(|(v, o)| {
+                    o.iter_mut()
+                        .zip(v)
+                        .for_each(|(o, &x)| *o = x.to_bits() as u8)
+                });
+        }
+        copy_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(&out);
     }
     let med = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
     println!(
-        "{} runs: load median {:.1} ms (min {:.1}), window median {:.1} ms (min {:.1}); {} threads",
+        "{} runs: load median {:.1} ms (min {:.1}), window median {:.1} ms (min {:.1}), bare f32->u8 pass {:.1} ms; {} threads",
         runs,
         med(&mut load_ms),
         load_ms[0],
         med(&mut win_ms),
         win_ms[0],
+        med(&mut copy_ms),
         rayon::current_num_threads()
     );
     Ok(())

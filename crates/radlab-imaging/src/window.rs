@@ -134,8 +134,27 @@ impl Window {
     }
 
     /// Map a modality value to 0..=255, rounding halves up.
+    ///
+    /// For the linear functions the rounding is exact: the grey level is
+    /// `floor(y + 1/2)` of the exact rational `y`, so a value that lands on a
+    /// half (e.g. 25.5) always rounds up, whatever the floating-point error
+    /// of a division would have been.
     pub fn to_u8(&self, x: f64) -> u8 {
-        (self.apply(x, 0.0, 255.0) + 0.5).floor().clamp(0.0, 255.0) as u8
+        match self.ramp() {
+            Some(r) => r.to_u8(x),
+            None => (self.apply(x, 0.0, 255.0) + 0.5).floor().clamp(0.0, 255.0) as u8,
+        }
+    }
+
+    /// The linear ramp of LINEAR (w > 1) and LINEAR_EXACT; `None` for SIGMOID
+    /// and for LINEAR with w = 1, which is a threshold.
+    fn ramp(&self) -> Option<Ramp> {
+        let (c, w) = (self.center, self.width);
+        match self.function {
+            VoiFunction::Linear if w > 1.0 => Some(Ramp::new(c, 0.5, w - 1.0)),
+            VoiFunction::LinearExact => Some(Ramp::new(c, 0.0, w)),
+            _ => None,
+        }
     }
 
     /// The input values at and below which the output is `ymin`, and above
@@ -156,31 +175,14 @@ impl Window {
     pub fn to_u8_slice(&self, values: &[f32], out: &mut [u8]) {
         assert_eq!(values.len(), out.len(), "input and output lengths differ");
         const CHUNK: usize = 1 << 15;
-        let (c, w) = (self.center, self.width);
-        // The linear ramps, written exactly as in `apply` so that every value
-        // (halves included) rounds the same way; the standard's limits first.
-        let ramp = match self.function {
-            VoiFunction::Linear if w > 1.0 => Some((0.5 - c, w - 1.0)),
-            VoiFunction::LinearExact => Some((-c, w)),
-            _ => None,
-        };
-        match ramp {
-            Some((shift, span)) => {
-                let (lo, hi) = self.limits();
+        match self.ramp() {
+            Some(r) => {
                 values
                     .par_chunks(CHUNK)
                     .zip(out.par_chunks_mut(CHUNK))
                     .for_each(|(v, o)| {
                         for (o, &x) in o.iter_mut().zip(v) {
-                            let x = f64::from(x);
-                            let y = if x <= lo {
-                                0.0
-                            } else if x > hi {
-                                255.0
-                            } else {
-                                (x + shift) * 255.0 / span + 127.5
-                            };
-                            *o = (y + 0.5) as u8;
+                            *o = r.to_u8(f64::from(x));
                         }
                     });
             }
@@ -214,6 +216,45 @@ impl Window {
             .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         let n = values.len() as f64;
         (l as f64 / n, h as f64 / n)
+    }
+}
+
+/// `y + 1/2 = ((x - c + offset) * 255 + 128 * span) / span`, rounded down
+/// exactly without a division per value: a reciprocal estimate corrected by
+/// two exact comparisons. Branch-free, so the loop vectorises.
+#[derive(Debug, Clone, Copy)]
+struct Ramp {
+    c: f64,
+    offset: f64,
+    span: f64,
+    inv: f64,
+}
+
+impl Ramp {
+    fn new(c: f64, offset: f64, span: f64) -> Self {
+        Ramp {
+            c,
+            offset,
+            span,
+            inv: 1.0 / span,
+        }
+    }
+
+    #[inline(always)]
+    fn to_u8(&self, x: f64) -> u8 {
+        let num = (x - self.c + self.offset) * 255.0 + 128.0 * self.span;
+        // Round to nearest with the 1.5 * 2^52 trick (exact for |v| < 2^51),
+        // then correct to the exact floor of num / span.
+        const MAGIC: f64 = 6_755_399_441_055_744.0;
+        let v = (num * self.inv).max(-1.0).min(256.0);
+        let mut q = (v + MAGIC) - MAGIC;
+        q += if (q + 1.0) * self.span <= num {
+            1.0
+        } else {
+            0.0
+        };
+        q -= if q * self.span > num { 1.0 } else { 0.0 };
+        q.max(0.0).min(255.0) as u8
     }
 }
 
