@@ -141,7 +141,7 @@ impl Window {
     /// of a division would have been.
     pub fn to_u8(&self, x: f64) -> u8 {
         match self.ramp() {
-            Some(r) => r.to_u8(x),
+            Some(r) => r.grey(x),
             None => (self.apply(x, 0.0, 255.0) + 0.5).floor().clamp(0.0, 255.0) as u8,
         }
     }
@@ -182,7 +182,7 @@ impl Window {
                     .zip(out.par_chunks_mut(CHUNK))
                     .for_each(|(v, o)| {
                         for (o, &x) in o.iter_mut().zip(v) {
-                            *o = r.to_u8(f64::from(x));
+                            *o = r.grey(f64::from(x));
                         }
                     });
             }
@@ -241,7 +241,7 @@ impl Ramp {
     }
 
     #[inline(always)]
-    fn to_u8(&self, x: f64) -> u8 {
+    fn grey(self, x: f64) -> u8 {
         let num = (x - self.c + self.offset) * 255.0 + 128.0 * self.span;
         // Round to nearest with the 1.5 * 2^52 trick (exact for |v| < 2^51),
         // then correct to the exact floor of num / span.
