@@ -246,7 +246,7 @@ impl Ramp {
         // Round to nearest with the 1.5 * 2^52 trick (exact for |v| < 2^51),
         // then correct to the exact floor of num / span.
         const MAGIC: f64 = 6_755_399_441_055_744.0;
-        let v = (num * self.inv).max(-1.0).min(256.0);
+        let v = (num * self.inv).clamp(-1.0, 256.0);
         let mut q = (v + MAGIC) - MAGIC;
         q += if (q + 1.0) * self.span <= num {
             1.0
@@ -254,7 +254,7 @@ impl Ramp {
             0.0
         };
         q -= if q * self.span > num { 1.0 } else { 0.0 };
-        q.max(0.0).min(255.0) as u8
+        q.clamp(0.0, 255.0) as u8
     }
 }
 
