@@ -100,7 +100,16 @@ pub fn plane_image(
     }
 }
 
-/// A grid of evenly spaced axial slices, `cols` tiles wide.
+/// The z indices a montage of `tiles` tiles shows for a volume of `nz` slices:
+/// evenly spaced, each centred in one of `tiles` equal parts.
+pub fn montage_indices(nz: usize, tiles: usize) -> Vec<usize> {
+    let tiles = tiles.clamp(1, nz.max(1));
+    (0..tiles)
+        .map(|t| (((t as f64 + 0.5) * nz as f64 / tiles as f64) as usize).min(nz.saturating_sub(1)))
+        .collect()
+}
+
+/// A grid of evenly spaced axial slices (see [`montage_indices`]), `cols` tiles wide.
 pub fn montage(vol: ArrayView3<u8>, tiles: usize, cols: usize) -> Array2<u8> {
     let (nz, h, w) = vol.dim();
     let tiles = tiles.clamp(1, nz.max(1));
@@ -110,12 +119,10 @@ pub fn montage(vol: ArrayView3<u8>, tiles: usize, cols: usize) -> Array2<u8> {
     if nz == 0 {
         return out;
     }
-    for t in 0..tiles {
-        // Evenly spaced, centred in each of `tiles` equal parts.
-        let z = ((t as f64 + 0.5) * nz as f64 / tiles as f64) as usize;
+    for (t, z) in montage_indices(nz, tiles).into_iter().enumerate() {
         let (r, c) = (t / cols, t % cols);
         out.slice_mut(s![r * h..(r + 1) * h, c * w..(c + 1) * w])
-            .assign(&vol.index_axis(Axis(0), z.min(nz - 1)));
+            .assign(&vol.index_axis(Axis(0), z));
     }
     out
 }

@@ -83,7 +83,12 @@ struct Png {
     width: f64,
     function: VoiFunction,
     plane: Plane,
+    /// What the image is: "plane" (one slice) or "montage" (a grid of axial slices).
+    kind: &'static str,
+    /// The slice shown (planes), or the first slice of a montage.
     slice_index: usize,
+    /// Every slice shown, in order (one for a plane).
+    slices: Vec<usize>,
 }
 
 #[derive(Serialize)]
@@ -259,13 +264,27 @@ fn run(args: Args) -> Result<()> {
                 width: w.width(),
                 function: w.function(),
                 plane,
+                kind: "plane",
                 slice_index: index,
+                slices: vec![index],
             });
         }
     }
     let montage = planes::montage(u8_volumes[0].view(), 16, 4);
     let montage_path = args.out.join(format!("{}_montage.png", windows[0].0));
     planes::write_png(&montage_path, montage.view())?;
+    let shown = planes::montage_indices(shape[0], 16);
+    pngs.push(Png {
+        path: kit::display_path(&montage_path),
+        preset: windows[0].0.clone(),
+        center: windows[0].1.center(),
+        width: windows[0].1.width(),
+        function: windows[0].1.function(),
+        plane: Plane::Axial,
+        kind: "montage",
+        slice_index: shown[0],
+        slices: shown,
+    });
 
     let report = Report {
         input: kit::display_path(&input),
@@ -283,11 +302,11 @@ fn run(args: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    print_report(&report, &kit::display_path(&montage_path));
+    print_report(&report);
     Ok(())
 }
 
-fn print_report(r: &Report, montage: &str) {
+fn print_report(r: &Report) {
     println!("lab-windowing: HU to display pixels (topic I1)");
     println!("input: {}", r.input);
     println!(
@@ -351,15 +370,23 @@ fn print_report(r: &Report, montage: &str) {
         s.extent_mm_after[2]
     );
     println!();
-    println!("PNGs written ({}):", r.pngs.len() + 1);
+    println!("PNGs written ({}):", r.pngs.len());
     for p in &r.pngs {
-        println!(
-            "  {}  ({} {}, slice {})",
-            p.path,
-            p.preset,
-            p.plane.name(),
-            p.slice_index
-        );
+        if p.kind == "montage" {
+            println!(
+                "  {}  ({} montage of {} axial slices)",
+                p.path,
+                p.preset,
+                p.slices.len()
+            );
+        } else {
+            println!(
+                "  {}  ({} {}, slice {})",
+                p.path,
+                p.preset,
+                p.plane.name(),
+                p.slice_index
+            );
+        }
     }
-    println!("  {montage}  (montage of 16 axial slices)");
 }
