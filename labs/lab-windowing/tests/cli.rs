@@ -17,7 +17,8 @@ fn default_run_writes_pngs_for_four_presets_and_three_planes() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let pngs = v["pngs"].as_array().unwrap();
-    assert_eq!(pngs.len(), 12);
+    assert_eq!(pngs.len(), 13);
+    assert_eq!(pngs.iter().filter(|p| p["kind"] == "montage").count(), 1);
     for p in pngs {
         for k in [
             "path",
@@ -26,7 +27,9 @@ fn default_run_writes_pngs_for_four_presets_and_three_planes() {
             "width",
             "function",
             "plane",
+            "kind",
             "slice_index",
+            "slices",
         ] {
             assert!(!p[k].is_null(), "png entry lacks {k}");
         }
