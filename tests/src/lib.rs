@@ -368,3 +368,29 @@ pub fn assert_bad_input(case: &BadInput, output: &std::process::Output) {
     );
     assert!(output.stdout.is_empty(), "{}: wrote to stdout", case.name);
 }
+
+/// Run a lab binary on every [`bad_inputs`] case and check each refusal with
+/// [`assert_bad_input`], and that no output folder was created.
+pub fn check_bad_inputs(bin: &Path) {
+    let tmp = std::env::temp_dir().join(format!(
+        "radlab-bad-inputs-{}-{}",
+        std::process::id(),
+        bin.file_name().unwrap().to_string_lossy()
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    for case in bad_inputs(&tmp) {
+        let out = tmp.join(format!("out-{}", case.name.replace(' ', "-")));
+        let o = std::process::Command::new(bin)
+            .arg("--input")
+            .arg(&case.path)
+            .args(&case.args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_bad_input(&case, &o);
+        assert!(!out.exists(), "{}: output folder was created", case.name);
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
