@@ -28,6 +28,8 @@ enum Cmd {
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
+    /// For every lab: the pristine stubs score 0, the reference scores 100%, every mutant fails.
+    CheckLabs,
     /// Download and unpack the third-party DICOM used by tests into target/third-party.
     FetchData,
     /// Regenerate sample_data/ from the seeded generator and rewrite MANIFEST.json.
@@ -75,6 +77,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                     "warnings",
                 ]))?;
             }
+            check_labs(&root)?;
             let tp = provision::third_party(&root)?;
             run(cargo()
                 .current_dir(&root)
@@ -84,6 +87,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             eprintln!("cargo xtask test: all steps passed");
             Ok(())
         }
+        Cmd::CheckLabs => check_labs(&root),
         Cmd::FetchData => {
             provision::third_party(&root).map(|d| eprintln!("ready: {}", d.display()))
         }
@@ -97,4 +101,25 @@ fn run_cli(cli: Cli) -> Result<()> {
                 .arg(root.join("sample_data/fixtures/pydicom_files.json")))
         }
     }
+}
+
+/// Run each lab's grading test (stubs, reference, mutants).
+fn check_labs(root: &std::path::Path) -> Result<()> {
+    let mut labs: Vec<String> = std::fs::read_dir(root.join("labs"))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("tests/grading.rs").exists())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    labs.sort();
+    for lab in &labs {
+        run(cargo()
+            .current_dir(root)
+            .args(["test", "-p", lab, "--test", "grading"]))?;
+    }
+    eprintln!(
+        "check-labs: {} lab(s) checked: {}",
+        labs.len(),
+        labs.join(", ")
+    );
+    Ok(())
 }

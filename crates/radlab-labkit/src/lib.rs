@@ -137,3 +137,69 @@ pub fn human_bytes(n: u64) -> String {
         format!("{n} B")
     }
 }
+
+/// Where progress is kept: `$RADLAB_HOME/progress.json`, by default
+/// `.radlab/progress.json` at the workspace root.
+pub fn progress_path() -> PathBuf {
+    std::env::var_os("RADLAB_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.radlab"))
+        .join("progress.json")
+}
+
+/// The `grade` subcommand shared by labs: print the table (or JSON), write
+/// `grade.json` into `out`, and record the learner's progress. Failing tasks
+/// are a normal outcome (exit code 0), as in a test report.
+pub fn grade_command(
+    results: &radlab_grade::Results,
+    meta: &radlab_grade::LabMeta,
+    out: &Path,
+    json: bool,
+) -> Result<()> {
+    prepare_out_dir(out)?;
+    write_json(&out.join("grade.json"), results)?;
+    if results.implementation == "exercise" {
+        let path = progress_path();
+        let mut progress = radlab_grade::Progress::load(&path)?;
+        progress.record(results);
+        progress.save(&path)?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(results)?);
+    } else {
+        radlab_grade::print_table(results, meta);
+        println!("  results: {}", display_path(&out.join("grade.json")));
+    }
+    Ok(())
+}
+
+/// The `hint TASK` subcommand: the next step of the task's hint ladder.
+pub fn hint_command(meta: &radlab_grade::LabMeta, task: &str) -> Result<()> {
+    let path = progress_path();
+    let mut progress = radlab_grade::Progress::load(&path)?;
+    let (step, text) = progress
+        .next_hint(meta, task)
+        .map_err(|e| BadInput(e.to_string()))?;
+    progress.save(&path)?;
+    println!("hint {step}/3 for {task}:");
+    println!("  {text}");
+    if step < 3 {
+        println!("(run the same command again for the next hint)");
+    }
+    Ok(())
+}
+
+/// The `solution TASK` subcommand: shown only once the task has passed.
+pub fn solution_command(meta: &radlab_grade::LabMeta, task: &str) -> Result<()> {
+    let t = meta.task(task).map_err(|e| BadInput(e.to_string()))?;
+    let progress = radlab_grade::Progress::load(&progress_path())?;
+    if !progress.passed(&meta.id, task) {
+        anyhow::bail!(BadInput(format!(
+            "the solution of {task} opens once the task passes: run `cargo run -p {} -- grade` (try `hint {task}` first)",
+            meta.id
+        )));
+    }
+    println!("{} — {}", t.id, t.title);
+    println!("{}", t.solution.trim());
+    Ok(())
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use clap::{Parser, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use radlab_imaging::planes::{self, Plane};
 use radlab_imaging::{PRESETS, VoiFunction, Window};
 use radlab_labkit as kit;
@@ -32,8 +32,43 @@ impl From<Function> for VoiFunction {
 
 /// Window a CT series with clinical presets, write PNGs of the three planes,
 /// compare the standard's VOI functions and resample to isotropic voxels.
+/// Subcommands grade your exercise file (src/exercise.rs).
 #[derive(Parser, Debug)]
-#[command(name = "lab-windowing", version, about, long_about = None)]
+#[command(name = "lab-windowing", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    #[command(flatten)]
+    run: Args,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Grade src/exercise.rs (or the reference with --reference).
+    Grade {
+        /// Grade the reference implementation instead (must score 100%).
+        #[arg(long)]
+        reference: bool,
+        /// Print the results JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Output folder for grade.json.
+        #[arg(long, default_value = "out/lab-windowing")]
+        out: PathBuf,
+    },
+    /// Show the next hint for a task (window-linear, window-linear-exact, window-sigmoid, choose-preset, resample-labels).
+    Hint {
+        /// Task id.
+        task: String,
+    },
+    /// Show a task's solution notes (after the task passes).
+    Solution {
+        /// Task id.
+        task: String,
+    },
+}
+
+#[derive(ClapArgs, Debug)]
 struct Args {
     /// A DICOM file or folder (searched recursively). Default: the bundled sample study.
     #[arg(long)]
@@ -62,6 +97,9 @@ struct Args {
     /// Print one JSON document on stdout instead of the narrated report.
     #[arg(long)]
     json: bool,
+    /// Window with your exercise functions (src/exercise.rs) instead of the reference.
+    #[arg(long)]
+    mine: bool,
 }
 
 #[derive(Serialize)]
@@ -128,7 +166,54 @@ struct Report {
 
 fn main() -> ExitCode {
     kit::init_logging();
-    kit::exit_code(run(Args::parse()))
+    let cli = Cli::parse();
+    let meta = || radlab_grade::LabMeta::parse(lab_windowing::LAB_TOML);
+    kit::exit_code(match cli.cmd {
+        None => run(cli.run),
+        Some(Cmd::Grade {
+            reference,
+            json,
+            out,
+        }) => meta().map_err(Into::into).and_then(|m| {
+            let tasks = if reference {
+                &lab_windowing::tasks::REFERENCE
+            } else {
+                &lab_windowing::tasks::EXERCISE
+            };
+            kit::grade_command(&lab_windowing::grade(tasks), &m, &out, json)
+        }),
+        Some(Cmd::Hint { task }) => meta()
+            .map_err(Into::into)
+            .and_then(|m| kit::hint_command(&m, &task)),
+        Some(Cmd::Solution { task }) => meta()
+            .map_err(Into::into)
+            .and_then(|m| kit::solution_command(&m, &task)),
+    })
+}
+
+/// Window `values` with the learner's exercise function for `w`'s VOI function.
+fn window_mine(w: &Window, values: &[f32], out: &mut [u8]) -> Result<()> {
+    let t = &lab_windowing::tasks::EXERCISE;
+    let f = match w.function() {
+        VoiFunction::Linear => t.window_linear,
+        VoiFunction::LinearExact => t.window_linear_exact,
+        VoiFunction::Sigmoid => t.window_sigmoid,
+    };
+    let (c, width) = (w.center(), w.width());
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for (o, &x) in out.iter_mut().zip(values) {
+            *o = f(x, c, width);
+        }
+    }));
+    std::panic::set_hook(hook);
+    r.map_err(|_| {
+        anyhow::anyhow!(
+            "--mine: your {} window in src/exercise.rs panicked or is not implemented yet; run `cargo run -p lab-windowing -- grade`",
+            w.function()
+        )
+    })
 }
 
 fn chosen_windows(args: &Args) -> Result<Vec<(String, Window, String)>> {
@@ -180,7 +265,11 @@ fn run(args: Args) -> Result<()> {
             rationale: why.clone(),
         });
         let mut out = vec![0u8; values.len()];
-        w.to_u8_slice(values, &mut out);
+        if args.mine {
+            window_mine(w, values, &mut out)?;
+        } else {
+            w.to_u8_slice(values, &mut out);
+        }
         u8_volumes.push(ndarray::Array3::from_shape_vec(shape, out)?);
     }
 

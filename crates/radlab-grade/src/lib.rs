@@ -1,0 +1,515 @@
+//! # radlab-grade
+//!
+//! The grading engine behind every lab's `grade` command.
+//!
+//! A lab describes its tasks in `lab.toml` ([`LabMeta`]) and its checks as
+//! [`Check`]s over the lab's task trait `T`. [`grade`] runs each check on one
+//! implementation of `T` (the reference, the learner's exercise file, or a
+//! known-wrong mutant) in its own thread, under `catch_unwind` and a time
+//! limit: a `todo!()`, a panic or an endless loop is a failed check with a
+//! message, never a crash of the grader. [`Results`] is shaped after
+//! Gradescope's `results.json`, plus the lab's identity and checksums of the
+//! exercise and grader sources, so an edited grader is visible.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Errors of the grading engine.
+#[derive(Debug, thiserror::Error)]
+pub enum GradeError {
+    /// lab.toml could not be parsed.
+    #[error("lab.toml: {0}")]
+    LabToml(String),
+    /// A task id that lab.toml does not define.
+    #[error("unknown task {task:?}; tasks of {lab}: {known}")]
+    UnknownTask {
+        /// The lab.
+        lab: String,
+        /// The id asked for.
+        task: String,
+        /// The ids available.
+        known: String,
+    },
+    /// Reading or writing progress or results failed.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// Whether the learner sees a check's name and message before passing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Shown with its message.
+    Visible,
+    /// Counted, shown by name only after the task's visible checks pass.
+    Hidden,
+}
+
+/// What kind of evidence a check uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Numbers worked from the standard or the literature.
+    WorkedExample,
+    /// Seeded random inputs compared with the reference implementation.
+    Property,
+    /// The bundled sample data, end to end.
+    EndToEnd,
+    /// Speed within a generous factor of the reference.
+    Speed,
+}
+
+/// A check's verdict: `Ok(detail)` or `Err(message)` naming the convention broken.
+pub type Outcome = Result<String, String>;
+
+/// One graded check over implementations of the lab's task trait `T`.
+pub struct Check<T: ?Sized + 'static> {
+    /// Stable id, e.g. `linear/standard-note-3`.
+    pub id: &'static str,
+    /// The task it belongs to (an id from lab.toml).
+    pub task: &'static str,
+    /// Points when it passes.
+    pub points: f64,
+    /// Visible or hidden.
+    pub visibility: Visibility,
+    /// What kind of evidence.
+    pub kind: Kind,
+    /// The check itself.
+    pub run: fn(&'static T) -> Outcome,
+}
+
+/// One entry of `tests` in the results (Gradescope's shape).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestResult {
+    /// Check id.
+    pub name: String,
+    /// 1-based position.
+    pub number: String,
+    /// Points earned.
+    pub score: f64,
+    /// Points possible.
+    pub max_score: f64,
+    /// `passed` or `failed`.
+    pub status: String,
+    /// The message: what was expected and what came out.
+    pub output: String,
+    /// Task id and check kind.
+    pub tags: Vec<String>,
+    /// `visible` or `hidden` (Gradescope's `after_published` is not used).
+    pub visibility: String,
+}
+
+/// SHA-256 checksums that make edits visible.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Checksums {
+    /// Of the exercise file as compiled.
+    pub exercise_sha256: String,
+    /// Of the grader sources as compiled (checks and tasks).
+    pub grader_sha256: String,
+    /// Of the grader sources shipped with this version of radlab.
+    pub grader_sha256_shipped: String,
+    /// True when the compiled grader differs from the shipped one.
+    pub grader_modified: bool,
+}
+
+/// The results of grading one implementation, shaped after Gradescope's results.json.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Results {
+    /// Points earned.
+    pub score: f64,
+    /// Points possible.
+    pub max_score: f64,
+    /// Seconds spent grading.
+    pub execution_time: f64,
+    /// One entry per check.
+    pub tests: Vec<TestResult>,
+    /// Lab id.
+    pub lab: String,
+    /// Interview topic ids the lab answers.
+    pub topics: Vec<String>,
+    /// radlab's version.
+    pub toolkit_version: String,
+    /// What was graded: `exercise`, `reference`, or a mutant's name.
+    pub implementation: String,
+    /// Checksums of exercise and grader.
+    pub checksums: Checksums,
+    /// When, RFC 3339 UTC.
+    pub timestamp: String,
+}
+
+impl Results {
+    /// Per task: (points earned, points possible, all checks passed).
+    pub fn by_task(&self) -> BTreeMap<String, (f64, f64, bool)> {
+        let mut m: BTreeMap<String, (f64, f64, bool)> = BTreeMap::new();
+        for t in &self.tests {
+            let e = m.entry(t.tags[0].clone()).or_insert((0.0, 0.0, true));
+            e.0 += t.score;
+            e.1 += t.max_score;
+            e.2 &= t.status == "passed";
+        }
+        m
+    }
+
+    /// The failed checks.
+    pub fn failed(&self) -> impl Iterator<Item = &TestResult> {
+        self.tests.iter().filter(|t| t.status != "passed")
+    }
+}
+
+/// A task as described in lab.toml.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct TaskMeta {
+    /// Task id, e.g. `window-linear`.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// Points (the checks' points add up to this).
+    pub points: f64,
+    /// Three hints, from a gentle nudge to nearly the answer.
+    pub hints: Vec<String>,
+    /// The explanation shown by `solution` once the task passes.
+    pub solution: String,
+}
+
+/// A lab's lab.toml.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct LabMeta {
+    /// Lab id, e.g. `lab-windowing`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Topic ids from TOPICS (B1, I1, ...).
+    pub topics: Vec<String>,
+    /// Tasks.
+    pub tasks: Vec<TaskMeta>,
+}
+
+impl LabMeta {
+    /// Parse lab.toml text.
+    pub fn parse(text: &str) -> Result<Self, GradeError> {
+        let meta: LabMeta = toml::from_str(text).map_err(|e| GradeError::LabToml(e.to_string()))?;
+        for t in &meta.tasks {
+            if t.hints.len() != 3 {
+                return Err(GradeError::LabToml(format!(
+                    "task {} needs exactly 3 hints",
+                    t.id
+                )));
+            }
+        }
+        Ok(meta)
+    }
+
+    /// A task by id.
+    pub fn task(&self, id: &str) -> Result<&TaskMeta, GradeError> {
+        self.tasks
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| GradeError::UnknownTask {
+                lab: self.id.clone(),
+                task: id.to_string(),
+                known: self
+                    .tasks
+                    .iter()
+                    .map(|t| t.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+/// Hex SHA-256 of some texts, concatenated in order.
+pub fn sha256_of(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic with a non-text payload".into());
+    if let Some(task) = msg.strip_prefix("not yet implemented: ") {
+        format!("not implemented yet: todo!(\"{task}\") is still in the exercise file")
+    } else if msg == "not yet implemented" {
+        "not implemented yet: todo!() is still in the exercise file".into()
+    } else {
+        format!("panicked: {msg}")
+    }
+}
+
+/// Run one check in its own thread with a time limit; a panic or a hang is a failure.
+pub fn run_one<T: ?Sized + Sync + 'static>(
+    check: &Check<T>,
+    imp: &'static T,
+    limit: Duration,
+) -> Outcome {
+    let (tx, rx) = mpsc::channel();
+    let run = check.run;
+    let spawned = std::thread::Builder::new()
+        .name(format!("check {}", check.id))
+        .spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(imp)));
+            let _ = tx.send(r.unwrap_or_else(|p| Err(panic_message(p.as_ref()))));
+        });
+    if let Err(e) = spawned {
+        return Err(format!("could not start the check: {e}"));
+    }
+    match rx.recv_timeout(limit) {
+        Ok(outcome) => outcome,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
+            "did not finish within {:.0} s: an endless loop, or far too slow",
+            limit.as_secs_f64()
+        )),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err("the check's thread died".into()),
+    }
+}
+
+/// Who is being graded and against which grader sources.
+pub struct Subject<'a> {
+    /// The lab's metadata.
+    pub meta: &'a LabMeta,
+    /// `exercise`, `reference` or a mutant's name.
+    pub implementation: &'a str,
+    /// The exercise file as compiled.
+    pub exercise_source: &'a str,
+    /// The grader sources as compiled.
+    pub grader_sources: &'a [&'a str],
+    /// SHA-256 of the grader sources as shipped (recorded at release).
+    pub grader_sha256_shipped: &'a str,
+}
+
+/// Grade one implementation with every check; panics are silenced while grading.
+pub fn grade<T: ?Sized + Sync + 'static>(
+    subject: &Subject<'_>,
+    checks: &[Check<T>],
+    imp: &'static T,
+    limit: Duration,
+) -> Results {
+    let start = Instant::now();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut tests = Vec::new();
+    for (i, c) in checks.iter().enumerate() {
+        let outcome = run_one(c, imp, limit);
+        let (score, status, output) = match outcome {
+            Ok(detail) => (c.points, "passed", detail),
+            Err(msg) => (0.0, "failed", msg),
+        };
+        tests.push(TestResult {
+            name: c.id.to_string(),
+            number: (i + 1).to_string(),
+            score,
+            max_score: c.points,
+            status: status.to_string(),
+            output,
+            tags: vec![
+                c.task.to_string(),
+                serde_json::to_value(c.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            ],
+            visibility: match c.visibility {
+                Visibility::Visible => "visible".into(),
+                Visibility::Hidden => "hidden".into(),
+            },
+        });
+    }
+    std::panic::set_hook(hook);
+    let grader_sha = sha256_of(subject.grader_sources);
+    Results {
+        score: tests.iter().map(|t| t.score).sum(),
+        max_score: tests.iter().map(|t| t.max_score).sum(),
+        execution_time: start.elapsed().as_secs_f64(),
+        tests,
+        lab: subject.meta.id.clone(),
+        topics: subject.meta.topics.clone(),
+        toolkit_version: env!("CARGO_PKG_VERSION").to_string(),
+        implementation: subject.implementation.to_string(),
+        checksums: Checksums {
+            exercise_sha256: sha256_of(&[subject.exercise_source]),
+            grader_modified: grader_sha != subject.grader_sha256_shipped,
+            grader_sha256: grader_sha,
+            grader_sha256_shipped: subject.grader_sha256_shipped.to_string(),
+        },
+        timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    }
+}
+
+/// Print the per-check table a learner reads.
+///
+/// Hidden checks show their message only once every visible check of their
+/// task passes; before that they say which task to finish first.
+pub fn print_table(results: &Results, meta: &LabMeta) {
+    println!(
+        "{} ({}) — grading {}",
+        meta.title, meta.id, results.implementation
+    );
+    println!(
+        "  {:<4} {:<40} {:<22} {:>7}  result",
+        "#", "check", "task", "points"
+    );
+    let by_task = results.by_task();
+    let visible_done = |task: &str| {
+        results
+            .tests
+            .iter()
+            .filter(|t| t.tags[0] == task && t.visibility == "visible")
+            .all(|t| t.status == "passed")
+    };
+    for t in &results.tests {
+        let mark = if t.status == "passed" { "ok" } else { "FAIL" };
+        println!(
+            "  {:<4} {:<40} {:<22} {:>3}/{:<3}  {mark}{}",
+            t.number,
+            t.name,
+            t.tags[0],
+            t.score,
+            t.max_score,
+            if t.visibility == "hidden" {
+                " (hidden)"
+            } else {
+                ""
+            }
+        );
+        if t.status != "passed" {
+            if t.visibility == "hidden" && !visible_done(&t.tags[0]) {
+                println!("         finish the visible checks of {} first", t.tags[0]);
+            } else {
+                for line in t.output.lines() {
+                    println!("         {line}");
+                }
+            }
+        }
+    }
+    println!();
+    for task in &meta.tasks {
+        let (s, m, ok) = by_task.get(&task.id).copied().unwrap_or((0.0, 0.0, false));
+        println!(
+            "  {:<22} {:>5}/{:<5} {}",
+            task.id,
+            s,
+            m,
+            if ok { "passed" } else { "" }
+        );
+    }
+    println!("  score {}/{}", results.score, results.max_score);
+    if results.checksums.grader_modified {
+        println!(
+            "  note: the grader differs from the one shipped with radlab {}",
+            results.toolkit_version
+        );
+    }
+}
+
+/// A learner's progress over all labs, kept in `.radlab/progress.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Progress {
+    /// Per lab id.
+    pub labs: BTreeMap<String, LabProgress>,
+}
+
+/// Progress in one lab.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LabProgress {
+    /// Latest score of the learner's exercise file.
+    pub score: f64,
+    /// Points possible.
+    pub max_score: f64,
+    /// When it was last graded.
+    pub graded_at: String,
+    /// Per task id.
+    pub tasks: BTreeMap<String, TaskProgress>,
+}
+
+/// Progress in one task.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TaskProgress {
+    /// All its checks passed at the last grading.
+    pub passed: bool,
+    /// How many hints of the ladder have been shown.
+    pub hints_shown: usize,
+}
+
+impl Progress {
+    /// Load from `path`; a missing file is empty progress.
+    pub fn load(path: &Path) -> Result<Self, GradeError> {
+        match std::fs::read_to_string(path) {
+            Ok(t) => serde_json::from_str(&t).map_err(|e| GradeError::Io {
+                path: path.to_owned(),
+                reason: format!("not valid progress JSON ({e}); delete it to start over"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Progress::default()),
+            Err(e) => Err(GradeError::Io {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Save to `path` (pretty JSON, written atomically).
+    pub fn save(&self, path: &Path) -> Result<(), GradeError> {
+        let io = |reason: String| GradeError::Io {
+            path: path.to_owned(),
+            reason,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
+        }
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| io(e.to_string()))?;
+        text.push('\n');
+        radlab_dicom::write::write_atomic(path, text.as_bytes()).map_err(|e| io(e.to_string()))
+    }
+
+    /// Record a grading of the learner's exercise file.
+    pub fn record(&mut self, results: &Results) {
+        let lab = self.labs.entry(results.lab.clone()).or_default();
+        lab.score = results.score;
+        lab.max_score = results.max_score;
+        lab.graded_at = results.timestamp.clone();
+        for (task, (_, _, ok)) in results.by_task() {
+            lab.tasks.entry(task).or_default().passed = ok;
+        }
+    }
+
+    /// The next hint of a task's ladder (advancing it), and its 1-based step.
+    pub fn next_hint<'a>(
+        &mut self,
+        meta: &'a LabMeta,
+        task: &str,
+    ) -> Result<(usize, &'a str), GradeError> {
+        let t = meta.task(task)?;
+        let p = self
+            .labs
+            .entry(meta.id.clone())
+            .or_default()
+            .tasks
+            .entry(task.to_string())
+            .or_default();
+        let step = (p.hints_shown + 1).min(t.hints.len());
+        p.hints_shown = step;
+        Ok((step, &t.hints[step - 1]))
+    }
+
+    /// Whether the task passed at the last grading.
+    pub fn passed(&self, lab: &str, task: &str) -> bool {
+        self.labs
+            .get(lab)
+            .and_then(|l| l.tasks.get(task))
+            .is_some_and(|t| t.passed)
+    }
+}
