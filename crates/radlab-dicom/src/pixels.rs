@@ -69,6 +69,24 @@ fn sample(raw: u32, shift: u32, bits: u32, signed: bool) -> i64 {
     }
 }
 
+/// The integer a stored sample holds: bits above High Bit dropped,
+/// sign-extended from Bits Stored when the layout is signed.
+///
+/// ```
+/// use radlab_dicom::pixels::{PixelLayout, stored_value};
+/// let l = PixelLayout { rows: 1, cols: 1, bits_allocated: 16, bits_stored: 12, high_bit: 11, signed: true };
+/// assert_eq!(stored_value(0x0FFF, &l), -1);
+/// ```
+pub fn stored_value(raw: u32, layout: &PixelLayout) -> i64 {
+    let shift = u32::from(layout.high_bit + 1).saturating_sub(u32::from(layout.bits_stored));
+    sample(
+        raw,
+        shift,
+        u32::from(layout.bits_stored).clamp(1, 32),
+        layout.signed,
+    )
+}
+
 /// Convert one frame of little-endian stored samples into modality values.
 ///
 /// `raw` must hold at least `out.len()` samples of `layout.bits_allocated` bits.

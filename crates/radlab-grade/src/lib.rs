@@ -513,3 +513,45 @@ impl Progress {
             .is_some_and(|t| t.passed)
     }
 }
+
+/// The sources a lab compiles into its grader (each from `include_str!`).
+pub struct LabSources {
+    /// lab.toml.
+    pub lab_toml: &'static str,
+    /// The learner's exercise file.
+    pub exercise: &'static str,
+    /// The stubs as shipped.
+    pub pristine: &'static str,
+    /// The grader's own sources (checks, tasks, lab.toml).
+    pub grader: &'static [&'static str],
+    /// The recorded SHA-256 of the shipped grader sources.
+    pub grader_sha256_shipped: &'static str,
+}
+
+/// Grade `imp` (named `implementation`) with a lab's checks, 20 s per check.
+pub fn grade_lab<T: ?Sized + Sync + 'static>(
+    sources: &LabSources,
+    checks: &[Check<T>],
+    imp: &'static T,
+    implementation: &str,
+) -> Results {
+    let meta =
+        LabMeta::parse(sources.lab_toml).expect("lab.toml is valid (checked by the lab's tests)");
+    let exercise = if implementation == "pristine" {
+        sources.pristine
+    } else {
+        sources.exercise
+    };
+    grade(
+        &Subject {
+            meta: &meta,
+            implementation,
+            exercise_source: exercise,
+            grader_sources: sources.grader,
+            grader_sha256_shipped: sources.grader_sha256_shipped.trim(),
+        },
+        checks,
+        imp,
+        Duration::from_secs(20),
+    )
+}

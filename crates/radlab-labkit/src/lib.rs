@@ -203,3 +203,51 @@ pub fn solution_command(meta: &radlab_grade::LabMeta, task: &str) -> Result<()> 
     println!("{}", t.solution.trim());
     Ok(())
 }
+
+/// The subcommands every lab has besides its default run.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum LabCommand {
+    /// Grade src/exercise.rs (or the reference with --reference).
+    Grade {
+        /// Grade the reference implementation instead (must score 100%).
+        #[arg(long)]
+        reference: bool,
+        /// Print the results JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Output folder for grade.json (default: out/<lab>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show the next hint for a task (the task ids are listed by `grade`).
+    Hint {
+        /// Task id.
+        task: String,
+    },
+    /// Show a task's solution notes (after the task passes).
+    Solution {
+        /// Task id.
+        task: String,
+    },
+}
+
+/// Run a lab's subcommand. `grade(reference)` grades the exercise file or the reference.
+pub fn lab_command(
+    cmd: LabCommand,
+    sources: &radlab_grade::LabSources,
+    grade: impl Fn(bool) -> radlab_grade::Results,
+) -> Result<()> {
+    let meta = radlab_grade::LabMeta::parse(sources.lab_toml)?;
+    match cmd {
+        LabCommand::Grade {
+            reference,
+            json,
+            out,
+        } => {
+            let out = out.unwrap_or_else(|| PathBuf::from("out").join(&meta.id));
+            grade_command(&grade(reference), &meta, &out, json)
+        }
+        LabCommand::Hint { task } => hint_command(&meta, &task),
+        LabCommand::Solution { task } => solution_command(&meta, &task),
+    }
+}

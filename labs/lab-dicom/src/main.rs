@@ -7,16 +7,25 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{Args as ClapArgs, Parser};
 use radlab_dicom::Volume;
 use radlab_dicom::summary::{self, IdentifyingTag};
 use radlab_labkit as kit;
 use serde::Serialize;
 
 /// Inspect a DICOM file or folder: grouped metadata, series, geometry, HU
-/// statistics and the attributes that identify the patient.
+/// statistics and the attributes that identify the patient. Subcommands grade
+/// your exercise file (src/exercise.rs).
 #[derive(Parser, Debug)]
-#[command(name = "lab-dicom", version, about, long_about = None)]
+#[command(name = "lab-dicom", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<kit::LabCommand>,
+    #[command(flatten)]
+    run: Args,
+}
+
+#[derive(ClapArgs, Debug)]
 struct Args {
     /// A DICOM file or a folder (searched recursively). Default: the bundled sample study.
     #[arg(long)]
@@ -33,6 +42,9 @@ struct Args {
     /// Show identifying values in full instead of masked.
     #[arg(long)]
     show_phi: bool,
+    /// Also run your exercise functions (src/exercise.rs) on this study and compare them with the reference.
+    #[arg(long)]
+    mine: bool,
 }
 
 #[derive(Serialize)]
@@ -94,12 +106,76 @@ struct Report {
     metadata: Vec<summary::Group>,
     phi_tags: Vec<PhiRow>,
     mask: Option<MaskInfo>,
+    mine: Option<Vec<String>>,
     artifacts: Vec<String>,
+}
+
+/// Run the learner's slice-order and identifying-data functions on this study.
+fn run_mine(vol: &Volume, header: &dicom_object::InMemDicomObject) -> Vec<String> {
+    use lab_dicom::tasks::{EXERCISE, REFERENCE, SliceHeader};
+    let mut lines = Vec::new();
+    let headers: Vec<SliceHeader> = vol
+        .slices
+        .iter()
+        .rev() // present them in reverse, so a no-op ordering cannot pass
+        .filter_map(|(p, _)| radlab_dicom::header::ImageHeader::read(p).ok())
+        .filter_map(|h| {
+            let p = h.placements.first()?;
+            Some(SliceHeader {
+                position: p.position?,
+                orientation: p.orientation?,
+                instance_number: p.instance_number.unwrap_or(0),
+                slice_thickness: h.slice_thickness.unwrap_or(0.0),
+            })
+        })
+        .collect();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let try_run = |what: &str, f: &dyn Fn() -> String| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+            format!("{what}: your function panicked or is not implemented yet (todo!)")
+        })
+    };
+    if headers.len() >= 2 {
+        lines.push(try_run("slice-order", &|| {
+            let same = (EXERCISE.order_slices)(&headers) == (REFERENCE.order_slices)(&headers);
+            format!(
+                "slice-order: your order {} the reference's",
+                if same { "matches" } else { "DIFFERS from" }
+            )
+        }));
+        lines.push(try_run("slice-spacing", &|| {
+            format!(
+                "slice-spacing: yours {:.4} mm, reference {:.4} mm",
+                (EXERCISE.slice_spacing)(&headers),
+                (REFERENCE.slice_spacing)(&headers)
+            )
+        }));
+    }
+    lines.push(try_run("find-identifying", &|| {
+        format!(
+            "find-identifying: you found {}, the reference {}",
+            (EXERCISE.find_identifying)(header).len(),
+            (REFERENCE.find_identifying)(header).len()
+        )
+    }));
+    std::panic::set_hook(hook);
+    lines
 }
 
 fn main() -> ExitCode {
     kit::init_logging();
-    kit::exit_code(run(Args::parse()))
+    let cli = Cli::parse();
+    kit::exit_code(match cli.cmd {
+        None => run(cli.run),
+        Some(cmd) => kit::lab_command(cmd, &lab_dicom::SOURCES, |reference| {
+            lab_dicom::grade(if reference {
+                &lab_dicom::tasks::REFERENCE
+            } else {
+                &lab_dicom::tasks::EXERCISE
+            })
+        }),
+    })
 }
 
 /// How InstanceNumber relates to the true (position) order of the slices.
@@ -197,6 +273,7 @@ fn run(args: Args) -> Result<()> {
     let stats = vol.stats();
     let order = instance_order(&vol)?;
     let mask = mask_info(&input, &vol);
+    let mine = args.mine.then(|| run_mine(&vol, &header_obj));
     let series_rows = if series_rows.is_empty() {
         vec![SeriesRow {
             uid: vol.series_uid.clone(),
@@ -281,6 +358,7 @@ fn run(args: Args) -> Result<()> {
             })
             .collect(),
         mask,
+        mine,
         artifacts: vec![
             kit::display_path(&header_path),
             kit::display_path(&report_path),
@@ -381,6 +459,13 @@ fn print_report(r: &Report) {
         );
         for ((l, n), (_, mm3)) in m.voxels_per_label.iter().zip(&m.volume_mm3_per_label) {
             println!("    label {l}: {n} voxels = {mm3:.0} mm3");
+        }
+    }
+    if let Some(mine) = &r.mine {
+        println!();
+        println!("Your code (src/exercise.rs) on this study");
+        for l in mine {
+            println!("  {l}");
         }
     }
     println!();

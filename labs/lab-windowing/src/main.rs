@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use clap::{Args as ClapArgs, Parser, ValueEnum};
 use radlab_imaging::planes::{self, Plane};
 use radlab_imaging::{PRESETS, VoiFunction, Window};
 use radlab_labkit as kit;
@@ -37,35 +37,9 @@ impl From<Function> for VoiFunction {
 #[command(name = "lab-windowing", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    cmd: Option<Cmd>,
+    cmd: Option<kit::LabCommand>,
     #[command(flatten)]
     run: Args,
-}
-
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Grade src/exercise.rs (or the reference with --reference).
-    Grade {
-        /// Grade the reference implementation instead (must score 100%).
-        #[arg(long)]
-        reference: bool,
-        /// Print the results JSON instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Output folder for grade.json.
-        #[arg(long, default_value = "out/lab-windowing")]
-        out: PathBuf,
-    },
-    /// Show the next hint for a task (window-linear, window-linear-exact, window-sigmoid, choose-preset, resample-labels).
-    Hint {
-        /// Task id.
-        task: String,
-    },
-    /// Show a task's solution notes (after the task passes).
-    Solution {
-        /// Task id.
-        task: String,
-    },
 }
 
 #[derive(ClapArgs, Debug)]
@@ -167,27 +141,15 @@ struct Report {
 fn main() -> ExitCode {
     kit::init_logging();
     let cli = Cli::parse();
-    let meta = || radlab_grade::LabMeta::parse(lab_windowing::LAB_TOML);
     kit::exit_code(match cli.cmd {
         None => run(cli.run),
-        Some(Cmd::Grade {
-            reference,
-            json,
-            out,
-        }) => meta().map_err(Into::into).and_then(|m| {
-            let tasks = if reference {
+        Some(cmd) => kit::lab_command(cmd, &lab_windowing::SOURCES, |reference| {
+            lab_windowing::grade(if reference {
                 &lab_windowing::tasks::REFERENCE
             } else {
                 &lab_windowing::tasks::EXERCISE
-            };
-            kit::grade_command(&lab_windowing::grade(tasks), &m, &out, json)
+            })
         }),
-        Some(Cmd::Hint { task }) => meta()
-            .map_err(Into::into)
-            .and_then(|m| kit::hint_command(&m, &task)),
-        Some(Cmd::Solution { task }) => meta()
-            .map_err(Into::into)
-            .and_then(|m| kit::solution_command(&m, &task)),
     })
 }
 

@@ -169,7 +169,7 @@ fn reference_passes_every_check() {
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(r.score, r.max_score);
-    let meta = radlab_grade::LabMeta::parse(lab_windowing::LAB_TOML).unwrap();
+    let meta = radlab_grade::LabMeta::parse(lab_windowing::SOURCES.lab_toml).unwrap();
     // Checks' points add up to each task's points in lab.toml.
     for task in &meta.tasks {
         let (_, max, _) = r.by_task()[&task.id];
@@ -210,9 +210,9 @@ fn every_mutant_is_caught_by_its_check() {
 
 #[test]
 fn grader_checksum_matches_the_shipped_one() {
-    let computed = radlab_grade::sha256_of(&lab_windowing::GRADER_SOURCES);
+    let computed = radlab_grade::sha256_of(lab_windowing::SOURCES.grader);
     assert_eq!(
-        lab_windowing::GRADER_SHA256_SHIPPED.trim(),
+        lab_windowing::SOURCES.grader_sha256_shipped.trim(),
         computed,
         "the grader changed: write {computed} into labs/lab-windowing/grader.sha256"
     );
