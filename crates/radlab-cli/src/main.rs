@@ -1,0 +1,325 @@
+//! `radlab`: the learner's dashboard over every lab.
+//!
+//! * `radlab list`: labs, tasks, points and your progress;
+//! * `radlab grade --all`: grade every lab's exercise file, one summary table;
+//! * `radlab watch lab-X`: re-grade each time you save the exercise file;
+//! * `radlab reset lab-X`: put the shipped stubs back (after a confirmation).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use radlab_grade::{LabMeta, LabSources, Progress, Results};
+use radlab_labkit as kit;
+
+/// A lab known to this build of radlab.
+struct Lab {
+    id: &'static str,
+    sources: &'static LabSources,
+    grade_exercise: fn() -> Results,
+}
+
+fn labs() -> Vec<Lab> {
+    vec![
+        Lab {
+            id: "lab-dicom",
+            sources: &lab_dicom::SOURCES,
+            grade_exercise: || lab_dicom::grade(&lab_dicom::tasks::EXERCISE),
+        },
+        Lab {
+            id: "lab-windowing",
+            sources: &lab_windowing::SOURCES,
+            grade_exercise: || lab_windowing::grade(&lab_windowing::tasks::EXERCISE),
+        },
+    ]
+}
+
+fn find(id: &str) -> Result<Lab> {
+    let all = labs();
+    let known = all.iter().map(|l| l.id).collect::<Vec<_>>().join(", ");
+    all.into_iter().find(|l| l.id == id).ok_or_else(|| {
+        anyhow::Error::new(kit::BadInput(format!("unknown lab {id:?}; labs: {known}")))
+    })
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn exercise_path(id: &str) -> PathBuf {
+    std::env::var_os("RADLAB_WORKSPACE")
+        .map(PathBuf::from)
+        .unwrap_or_else(workspace_root)
+        .join("labs")
+        .join(id)
+        .join("src/exercise.rs")
+}
+
+/// radlab: build and measure the answers to radiology-AI interview questions.
+#[derive(Parser)]
+#[command(name = "radlab", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Labs, their tasks and points, and your progress.
+    List,
+    /// Grade your exercise files.
+    Grade {
+        /// Every lab (the only mode for now; name a lab with `cargo run -p lab-X -- grade`).
+        #[arg(long)]
+        all: bool,
+        /// Print one JSON document with every lab's results.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-grade a lab each time its exercise file is saved (Ctrl-C to stop).
+    Watch {
+        /// The lab, e.g. lab-windowing.
+        lab: String,
+        /// Check the file's modification time every half second instead of waiting for file events.
+        #[arg(long)]
+        poll: bool,
+    },
+    /// Restore a lab's exercise file to the shipped stubs (your file is backed up first).
+    Reset {
+        /// The lab, e.g. lab-windowing.
+        lab: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    kit::init_logging();
+    kit::exit_code(match Cli::parse().cmd {
+        Cmd::List => list(),
+        Cmd::Grade { all, json } => grade_all(all, json),
+        Cmd::Watch { lab, poll } => watch(&lab, poll),
+        Cmd::Reset { lab, yes } => reset(&lab, yes),
+    })
+}
+
+fn list() -> Result<()> {
+    let progress = Progress::load(&kit::progress_path())?;
+    for lab in labs() {
+        let meta = LabMeta::parse(lab.sources.lab_toml)?;
+        let p = progress.labs.get(lab.id);
+        let score = p
+            .map(|p| format!("{}/{} (graded {})", p.score, p.max_score, p.graded_at))
+            .unwrap_or_else(|| "not graded yet".into());
+        println!(
+            "{:<16} {}  [{}]  {}",
+            meta.id,
+            meta.title,
+            meta.topics.join(", "),
+            score
+        );
+        for t in &meta.tasks {
+            let tp = p.and_then(|p| p.tasks.get(&t.id));
+            let status = match tp {
+                Some(tp) if tp.passed => "passed".to_string(),
+                Some(tp) if tp.hints_shown > 0 => format!("{} hint(s) used", tp.hints_shown),
+                _ => String::new(),
+            };
+            println!(
+                "    {:<22} {:>4} pts  {:<48} {}",
+                t.id, t.points, t.title, status
+            );
+        }
+    }
+    Ok(())
+}
+
+fn grade_all(all: bool, json: bool) -> Result<()> {
+    if !all {
+        bail!(kit::BadInput(
+            "use `radlab grade --all`, or `cargo run -p lab-X -- grade` for one lab".into()
+        ));
+    }
+    let path = kit::progress_path();
+    let mut progress = Progress::load(&path)?;
+    let mut results = Vec::new();
+    for lab in labs() {
+        let r = (lab.grade_exercise)();
+        progress.record(&r);
+        let out = PathBuf::from("out").join(lab.id);
+        kit::prepare_out_dir(&out)?;
+        kit::write_json(&out.join("grade.json"), &r)?;
+        results.push(r);
+    }
+    progress.save(&path)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+        return Ok(());
+    }
+    println!(
+        "{:<16} {:>9}  {:<10} tasks passed",
+        "lab", "score", "checks"
+    );
+    let (mut s, mut m) = (0.0, 0.0);
+    for r in &results {
+        let passed_checks = r.tests.iter().filter(|t| t.status == "passed").count();
+        let tasks = r.by_task();
+        let done = tasks.values().filter(|t| t.2).count();
+        println!(
+            "{:<16} {:>4}/{:<4}  {:>3}/{:<6} {}/{}{}",
+            r.lab,
+            r.score,
+            r.max_score,
+            passed_checks,
+            r.tests.len(),
+            done,
+            tasks.len(),
+            if r.checksums.grader_modified {
+                "  (grader modified)"
+            } else {
+                ""
+            }
+        );
+        s += r.score;
+        m += r.max_score;
+    }
+    println!("{:<16} {:>4}/{:<4}", "total", s, m);
+    println!("details: cargo run -p lab-X -- grade; results in out/lab-X/grade.json");
+    Ok(())
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Re-grade through cargo, so the saved exercise file is compiled first.
+fn regrade(id: &str) {
+    println!("\n== {id}: grading (cargo run -p {id} -- grade) ==");
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["run", "--quiet", "-p", id, "--", "grade"])
+            .current_dir(workspace_root())
+            .status();
+    if let Err(e) = status {
+        println!("could not run cargo: {e}");
+    }
+}
+
+fn watch(id: &str, poll: bool) -> Result<()> {
+    let lab = find(id)?;
+    let path = exercise_path(lab.id);
+    if !path.exists() {
+        bail!(kit::BadInput(format!(
+            "{}: exercise file not found",
+            path.display()
+        )));
+    }
+    regrade(lab.id);
+    let mut last = modified(&path);
+    if poll {
+        println!(
+            "watching {} (polling every 0.5 s; Ctrl-C to stop)",
+            path.display()
+        );
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = modified(&path);
+            if now != last {
+                last = now;
+                regrade(lab.id);
+            }
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(tx).context("starting the file watcher")?;
+    use notify::Watcher;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    watcher
+        .watch(dir, notify::RecursiveMode::NonRecursive)
+        .with_context(|| format!("watching {}", dir.display()))?;
+    println!("watching {} (Ctrl-C to stop)", path.display());
+    let mut suggested = false;
+    loop {
+        match rx.recv_timeout(Duration::from_secs(2)) {
+            Ok(Ok(event))
+                if event
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name() == path.file_name()) =>
+            {
+                // Editors often write twice; grade once the file settles.
+                std::thread::sleep(Duration::from_millis(200));
+                while rx.try_recv().is_ok() {}
+                let now = modified(&path);
+                if now != last {
+                    last = now;
+                    regrade(lab.id);
+                }
+            }
+            Ok(_) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                // The file changed but no event said so: events do not reach us here.
+                if modified(&path) != last && !suggested {
+                    println!(
+                        "the exercise file changed but no file event arrived (network or container filesystem?): run `radlab watch {id} --poll`"
+                    );
+                    suggested = true;
+                }
+            }
+            Err(e) => bail!("file watcher stopped: {e}"),
+        }
+    }
+}
+
+fn reset(id: &str, yes: bool) -> Result<()> {
+    let lab = find(id)?;
+    let path = exercise_path(lab.id);
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current == lab.sources.pristine {
+        println!(
+            "{} is already the shipped stubs; nothing to do",
+            path.display()
+        );
+        return Ok(());
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!(kit::BadInput(
+                "reset asks for confirmation; pass --yes to reset without asking".into()
+            ));
+        }
+        print!(
+            "replace {} with the shipped stubs? your version is backed up first [y/N] ",
+            path.display()
+        );
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("left unchanged");
+            return Ok(());
+        }
+    }
+    let backup_dir = kit::progress_path()
+        .parent()
+        .map(|p| p.join("backup"))
+        .unwrap_or_else(|| PathBuf::from(".radlab/backup"));
+    std::fs::create_dir_all(&backup_dir)?;
+    let stamp = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let backup = backup_dir.join(format!("{}-exercise-{stamp}.rs", lab.id));
+    radlab_dicom::write::write_atomic(&backup, current.as_bytes())?;
+    radlab_dicom::write::write_atomic(&path, lab.sources.pristine.as_bytes())?;
+    println!(
+        "restored {} (your version: {})",
+        path.display(),
+        backup.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! The `radlab` command from the outside.
+
+use std::process::Command;
+
+fn radlab(home: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_radlab"));
+    c.env("RADLAB_HOME", home);
+    c
+}
+
+#[test]
+fn grade_all_summarises_every_lab_and_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = radlab(tmp.path())
+        .args(["grade", "--all"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("lab-dicom") && text.contains("lab-windowing") && text.contains("total"),
+        "{text}"
+    );
+    assert!(tmp.path().join("out/lab-windowing/grade.json").exists());
+    let progress: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("progress.json")).unwrap())
+            .unwrap();
+    assert!(progress["labs"]["lab-dicom"]["max_score"].as_f64().unwrap() > 0.0);
+    let o = radlab(tmp.path()).arg("list").output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("window-linear"));
+}
+
+#[test]
+fn reset_backs_up_and_restores_the_stubs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    let ex = ws.join("labs/lab-windowing/src/exercise.rs");
+    std::fs::create_dir_all(ex.parent().unwrap()).unwrap();
+    std::fs::write(&ex, "// my work\n").unwrap();
+    // Without a terminal and without --yes it refuses.
+    let o = radlab(tmp.path())
+        .args(["reset", "lab-windowing"])
+        .env("RADLAB_WORKSPACE", &ws)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&ex).unwrap(), "// my work\n");
+    let o = radlab(tmp.path())
+        .args(["reset", "lab-windowing", "--yes"])
+        .env("RADLAB_WORKSPACE", &ws)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&ex).unwrap(),
+        lab_windowing::SOURCES.pristine
+    );
+    let backups: Vec<_> = std::fs::read_dir(tmp.path().join("backup"))
+        .unwrap()
+        .collect();
+    assert_eq!(backups.len(), 1);
+}
+
+#[test]
+fn unknown_lab_is_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [["reset", "lab-nope"], ["watch", "lab-nope"]] {
+        let o = radlab(tmp.path()).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("unknown lab"));
+    }
+}
