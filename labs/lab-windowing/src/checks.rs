@@ -193,7 +193,7 @@ fn exact_worked(t: &'static Tasks) -> Outcome {
             (0.125, 0.0, 0.5, 191), // (0.25 + 0.5) * 255 = 191.25
             (-5000.0, 0.0, 100.0, 0),
         ],
-        "LINEAR_EXACT (C.11.2.1.3.2): x <= c - w/2 is 0, x > c + w/2 is 255, else ((x - c)/w + 0.5) * 255 rounded to nearest, halves up.",
+        "LINEAR_EXACT (C.11.2.1.3.2): x <= c - w/2 is 0, x > c + w/2 is 255, else ((x - c)/w + 0.5) * 255 rounded to nearest, halves up. Multiply before dividing ((x - c) * 255 / w + 127.5): dividing first turns the exact 25.5 into 25.4999...",
     )
 }
 
