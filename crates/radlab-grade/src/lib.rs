@@ -667,3 +667,68 @@ solution = "s"
         assert!(LabMeta::parse(&TOML.replace(r#", "three""#, "")).is_err());
     }
 }
+
+/// Assertions every lab's `tests/grading.rs` makes, shared so that each lab
+/// only lists its mutants.
+pub mod testing {
+    use super::{LabMeta, LabSources, Results, sha256_of};
+
+    /// The reference passes every check, and the checks' points add up to
+    /// each task's points in lab.toml.
+    pub fn assert_reference_passes(results: &Results, sources: &LabSources) {
+        let failed: Vec<String> = results
+            .failed()
+            .map(|t| format!("{}: {}", t.name, t.output))
+            .collect();
+        assert!(failed.is_empty(), "the reference fails: {failed:#?}");
+        assert_eq!(results.score, results.max_score);
+        let meta = LabMeta::parse(sources.lab_toml).expect("lab.toml parses");
+        let by_task = results.by_task();
+        for task in &meta.tasks {
+            let max = by_task.get(&task.id).map(|t| t.1).unwrap_or(0.0);
+            assert_eq!(
+                max, task.points,
+                "checks of {} add up to {max}, lab.toml says {}",
+                task.id, task.points
+            );
+        }
+    }
+
+    /// The shipped stubs score 0, every check saying the task is not implemented.
+    pub fn assert_stubs_score_zero(results: &Results) {
+        assert_eq!(results.score, 0.0);
+        for t in &results.tests {
+            assert!(t.output.contains("todo!"), "{}: {:?}", t.name, t.output);
+        }
+    }
+
+    /// A mutant fails `check`, whose message contains `words`.
+    pub fn assert_mutant_caught(results: &Results, check: &str, words: &str) {
+        let t = results
+            .tests
+            .iter()
+            .find(|t| t.name == check)
+            .unwrap_or_else(|| panic!("no check {check}"));
+        assert_eq!(
+            t.status, "failed",
+            "mutant {} passed {check}",
+            results.implementation
+        );
+        assert!(
+            t.output.contains(words),
+            "mutant {}: {check} says {:?}, lacking {words:?}",
+            results.implementation,
+            t.output
+        );
+    }
+
+    /// The recorded grader checksum is the checksum of the grader sources.
+    pub fn assert_checksum_recorded(sources: &LabSources, lab: &str) {
+        let computed = sha256_of(sources.grader);
+        assert_eq!(
+            sources.grader_sha256_shipped.trim(),
+            computed,
+            "the grader changed: write {computed} into labs/{lab}/grader.sha256"
+        );
+    }
+}

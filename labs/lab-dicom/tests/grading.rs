@@ -168,50 +168,25 @@ fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
 
 #[test]
 fn reference_passes_every_check() {
-    let r = lab_dicom::grade(&REFERENCE);
-    let failed: Vec<_> = r
-        .failed()
-        .map(|t| format!("{}: {}", t.name, t.output))
-        .collect();
-    assert!(failed.is_empty(), "{failed:#?}");
-    let meta = radlab_grade::LabMeta::parse(lab_dicom::SOURCES.lab_toml).unwrap();
-    for task in &meta.tasks {
-        assert_eq!(r.by_task()[&task.id].1, task.points, "{}", task.id);
-    }
+    radlab_grade::testing::assert_reference_passes(
+        &lab_dicom::grade(&REFERENCE),
+        &lab_dicom::SOURCES,
+    );
 }
 
 #[test]
 fn pristine_stubs_score_zero_without_crashing() {
-    let r = lab_dicom::grade(&lab_dicom::tasks::PRISTINE);
-    assert_eq!(r.score, 0.0);
-    assert!(r.tests.iter().all(|t| t.output.contains("todo!")));
+    radlab_grade::testing::assert_stubs_score_zero(&lab_dicom::grade(&lab_dicom::tasks::PRISTINE));
 }
 
 #[test]
 fn every_mutant_is_caught_by_its_check() {
     for (m, check, words) in mutants() {
-        let r = lab_dicom::grade(m);
-        let t = r
-            .tests
-            .iter()
-            .find(|t| t.name == check)
-            .unwrap_or_else(|| panic!("no check {check}"));
-        assert_eq!(t.status, "failed", "mutant {} passed {check}", m.name);
-        assert!(
-            t.output.contains(words),
-            "mutant {}: {check} says {:?}, lacking {words:?}",
-            m.name,
-            t.output
-        );
+        radlab_grade::testing::assert_mutant_caught(&lab_dicom::grade(m), check, words);
     }
 }
 
 #[test]
 fn grader_checksum_matches_the_shipped_one() {
-    let computed = radlab_grade::sha256_of(lab_dicom::SOURCES.grader);
-    assert_eq!(
-        lab_dicom::SOURCES.grader_sha256_shipped.trim(),
-        computed,
-        "the grader changed: write {computed} into labs/lab-dicom/grader.sha256"
-    );
+    radlab_grade::testing::assert_checksum_recorded(&lab_dicom::SOURCES, "lab-dicom");
 }
