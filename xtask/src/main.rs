@@ -78,6 +78,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                 ]))?;
             }
             check_labs(&root)?;
+            provision::validators()?;
             let tp = provision::third_party(&root)?;
             run(cargo()
                 .current_dir(&root)

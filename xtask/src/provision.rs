@@ -99,3 +99,53 @@ pub fn venv(root: &Path, name: &str, requirements: &Path) -> Result<PathBuf> {
     std::fs::write(&stamp, want)?;
     Ok(py)
 }
+
+/// Make sure Debian's DICOM validators are installed: `dciodvfy`
+/// (dicom3tools) and `dcmdump` (dcmtk). Installs them with apt-get when missing.
+pub fn validators() -> Result<()> {
+    let wanted = [("dciodvfy", "dicom3tools"), ("dcmdump", "dcmtk")];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(bin, _)| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {bin}")])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        eprintln!("validators: dciodvfy and dcmdump present");
+        return Ok(());
+    }
+    let sudo: &[&str] = if std::env::var("USER").is_ok_and(|u| u == "root") || is_root() {
+        &[]
+    } else {
+        &["sudo"]
+    };
+    let apt = |args: &[&str]| {
+        let mut c = Command::new(sudo.first().copied().unwrap_or("apt-get"));
+        if !sudo.is_empty() {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut c)
+    };
+    apt(&["update", "-qq"]).context("apt-get update (installing DICOM validators)")?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(missing.iter().copied());
+    apt(&args).with_context(|| format!("installing {} with apt-get", missing.join(" ")))
+}
+
+/// True when running as root (uid 0), read from /proc without libc.
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
