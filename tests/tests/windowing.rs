@@ -72,7 +72,10 @@ fn sigmoid_hand_computed() {
 
 #[test]
 fn fast_paths_match_the_definition_on_every_int16() {
-    let all: Vec<f32> = (i16::MIN..=i16::MAX).map(f32::from).collect();
+    // Every int16 (the table path) plus halves and odd fractions (the computed path).
+    let mut all: Vec<f32> = (i16::MIN..=i16::MAX).map(f32::from).collect();
+    all.extend((-3000..3000).map(|i| i as f32 + 0.5));
+    all.extend((-3000..3000).map(|i| i as f32 * 0.37));
     for (c, width) in [
         (40.0, 400.0),
         (-600.0, 1500.0),

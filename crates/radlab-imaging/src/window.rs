@@ -177,12 +177,31 @@ impl Window {
         const CHUNK: usize = 1 << 15;
         match self.ramp() {
             Some(r) => {
+                // CT values are integers almost always: look those up in a
+                // table of the ramp (built with the same exact rounding), and
+                // compute the rest. Outside the table the output is 0 or 255.
+                let (lo, hi) = self.limits();
+                let first = lo.floor().max(-1e6) as i32;
+                let last = hi.ceil().min(1e6) as i32;
+                let table: Vec<u8> = (first..=last).map(|i| r.grey(f64::from(i))).collect();
+                let (first_f, last_f) = (first as f32, last as f32);
                 values
                     .par_chunks(CHUNK)
                     .zip(out.par_chunks_mut(CHUNK))
                     .for_each(|(v, o)| {
                         for (o, &x) in o.iter_mut().zip(v) {
-                            *o = r.grey(f64::from(x));
+                            *o = if x < first_f {
+                                0
+                            } else if x > last_f {
+                                255
+                            } else {
+                                let i = x as i32;
+                                if i as f32 == x {
+                                    table[(i - first) as usize]
+                                } else {
+                                    r.grey(f64::from(x))
+                                }
+                            };
                         }
                     });
             }
