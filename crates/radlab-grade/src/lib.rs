@@ -6,7 +6,7 @@
 //! [`Check`]s over the lab's task trait `T`. [`grade`] runs each check on one
 //! implementation of `T` (the reference, the learner's exercise file, or a
 //! known-wrong mutant) in its own thread, under `catch_unwind` and a time
-//! limit: a `todo!()`, a panic or an endless loop is a failed check with a
+//! limit: an unfinished stub, a panic or an endless loop is a failed check with a
 //! message, never a crash of the grader. [`Results`] is shaped after
 //! Gradescope's `results.json`, plus the lab's identity and checksums of the
 //! exercise and grader sources, so an edited grader is visible.
@@ -243,9 +243,9 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic with a non-text payload".into());
     if let Some(task) = msg.strip_prefix("not yet implemented: ") {
-        format!("not implemented yet: todo!(\"{task}\") is still in the exercise file")
+        format!("not implemented yet: the stub of task {task} is still in the exercise file")
     } else if msg == "not yet implemented" {
-        "not implemented yet: todo!() is still in the exercise file".into()
+        "not implemented yet: a stub is still in the exercise file".into()
     } else {
         format!("panicked: {msg}")
     }
@@ -567,7 +567,8 @@ mod tests {
         Ok("fine".into())
     }
     fn stub(_: &'static T) -> Outcome {
-        todo!("some-task")
+        // The message a `todo` stub for "some-task" panics with.
+        panic!("not yet implemented: some-task")
     }
     fn boom(_: &'static T) -> Outcome {
         panic!("index out of bounds")
@@ -608,7 +609,7 @@ solution = "s"
         assert!(
             run_one(&check("b", stub), &IMP, d)
                 .unwrap_err()
-                .contains("todo!(\"some-task\")")
+                .contains("stub of task some-task")
         );
         assert!(
             run_one(&check("c", boom), &IMP, d)
@@ -698,7 +699,12 @@ pub mod testing {
     pub fn assert_stubs_score_zero(results: &Results) {
         assert_eq!(results.score, 0.0);
         for t in &results.tests {
-            assert!(t.output.contains("todo!"), "{}: {:?}", t.name, t.output);
+            assert!(
+                t.output.contains("not implemented yet"),
+                "{}: {:?}",
+                t.name,
+                t.output
+            );
         }
     }
 
@@ -731,4 +737,38 @@ pub mod testing {
             "the grader changed: write {computed} into labs/{lab}/grader.sha256"
         );
     }
+}
+
+/// The grading tests every lab has: the reference passes, the stubs score 0,
+/// every mutant is caught, the grader checksum is recorded. Use in a lab's
+/// `tests/grading.rs` after defining `fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)>`
+/// (mutant, the check that must catch it, words its message must contain).
+#[macro_export]
+macro_rules! lab_grading_tests {
+    ($lab:ident, $dir:literal) => {
+        #[test]
+        fn reference_passes_every_check() {
+            $crate::testing::assert_reference_passes(
+                &$lab::grade(&$lab::tasks::REFERENCE),
+                &$lab::SOURCES,
+            );
+        }
+
+        #[test]
+        fn pristine_stubs_score_zero_without_crashing() {
+            $crate::testing::assert_stubs_score_zero(&$lab::grade(&$lab::tasks::PRISTINE));
+        }
+
+        #[test]
+        fn every_mutant_is_caught_by_its_check() {
+            for (m, check, words) in mutants() {
+                $crate::testing::assert_mutant_caught(&$lab::grade(m), check, words);
+            }
+        }
+
+        #[test]
+        fn grader_checksum_matches_the_shipped_one() {
+            $crate::testing::assert_checksum_recorded(&$lab::SOURCES, $dir);
+        }
+    };
 }

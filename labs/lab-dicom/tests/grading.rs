@@ -166,27 +166,4 @@ fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
     ]
 }
 
-#[test]
-fn reference_passes_every_check() {
-    radlab_grade::testing::assert_reference_passes(
-        &lab_dicom::grade(&REFERENCE),
-        &lab_dicom::SOURCES,
-    );
-}
-
-#[test]
-fn pristine_stubs_score_zero_without_crashing() {
-    radlab_grade::testing::assert_stubs_score_zero(&lab_dicom::grade(&lab_dicom::tasks::PRISTINE));
-}
-
-#[test]
-fn every_mutant_is_caught_by_its_check() {
-    for (m, check, words) in mutants() {
-        radlab_grade::testing::assert_mutant_caught(&lab_dicom::grade(m), check, words);
-    }
-}
-
-#[test]
-fn grader_checksum_matches_the_shipped_one() {
-    radlab_grade::testing::assert_checksum_recorded(&lab_dicom::SOURCES, "lab-dicom");
-}
+radlab_grade::lab_grading_tests!(lab_dicom, "lab-dicom");

@@ -160,32 +160,7 @@ fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
     ]
 }
 
-#[test]
-fn reference_passes_every_check() {
-    radlab_grade::testing::assert_reference_passes(
-        &lab_windowing::grade(&REFERENCE),
-        &lab_windowing::SOURCES,
-    );
-}
-
-#[test]
-fn pristine_stubs_score_zero_without_crashing() {
-    radlab_grade::testing::assert_stubs_score_zero(&lab_windowing::grade(
-        &lab_windowing::tasks::PRISTINE,
-    ));
-}
-
-#[test]
-fn every_mutant_is_caught_by_its_check() {
-    for (m, check, words) in mutants() {
-        radlab_grade::testing::assert_mutant_caught(&lab_windowing::grade(m), check, words);
-    }
-}
-
-#[test]
-fn grader_checksum_matches_the_shipped_one() {
-    radlab_grade::testing::assert_checksum_recorded(&lab_windowing::SOURCES, "lab-windowing");
-}
+radlab_grade::lab_grading_tests!(lab_windowing, "lab-windowing");
 
 #[test]
 fn a_hang_or_panic_in_learner_code_is_a_failed_check() {
