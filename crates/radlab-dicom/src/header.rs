@@ -141,11 +141,7 @@ impl ImageHeader {
                     attrs::float(o, tags::RESCALE_INTERCEPT)
                 });
             // A single-frame file keeps its InstanceNumber; frames of one file keep their order.
-            let number = if frames == 1 {
-                instance_number
-            } else {
-                Some(f as i64)
-            };
+            let number = if frames == 1 { instance_number } else { None };
             placements.push(Placement {
                 position,
                 orientation,

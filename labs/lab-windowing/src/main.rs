@@ -128,6 +128,7 @@ struct Resampled {
 #[derive(Serialize)]
 struct Report {
     input: String,
+    modality: String,
     shape: [usize; 3],
     spacing_mm: [f64; 3],
     header_window: Option<(f64, f64)>,
@@ -339,6 +340,7 @@ fn run(args: Args) -> Result<()> {
 
     let report = Report {
         input: kit::display_path(&input),
+        modality: vol.modality.clone(),
         shape,
         spacing_mm: vol.spacing,
         header_window: vol.header_window,
@@ -366,6 +368,12 @@ fn print_report(r: &Report) {
     );
     if let Some((c, w)) = r.header_window {
         println!("header window (first of the stored values): center {c}, width {w}");
+    }
+    if r.modality != "CT" {
+        println!(
+            "note: modality {} stores no Hounsfield units; the presets are CT windows, so read the numbers as a demonstration",
+            r.modality
+        );
     }
     for w in &r.warnings {
         println!("warning: {w}");
