@@ -23,8 +23,9 @@ pub fn workspace_root() -> PathBuf {
 ///
 /// Panics with instructions when it is missing: these tests never skip.
 pub fn third_party_dir() -> PathBuf {
+    // A relative RADLAB_THIRD_PARTY is taken from the workspace root (tests run in their package folder).
     let dir = std::env::var_os("RADLAB_THIRD_PARTY")
-        .map(PathBuf::from)
+        .map(|p| workspace_root().join(p))
         .unwrap_or_else(|| workspace_root().join("target/third-party"));
     assert!(
         dir.join("READY").exists(),
