@@ -177,6 +177,52 @@ pub fn stats_of(values: &[f32]) -> Stats {
     }
 }
 
+/// Advise the kernel to back a large allocation with transparent huge pages.
+///
+/// The first touch of a 300 x 512 x 512 f32 volume otherwise costs ~77 000
+/// page faults, which on a virtual machine took longer (~180 ms) than reading
+/// and decoding the whole series. No effect off Linux or on small buffers.
+fn advise_huge_pages<T>(v: &[T]) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = std::mem::size_of_val(v);
+        if bytes >= 4 * HUGE {
+            let start = v.as_ptr() as usize;
+            let aligned = start.next_multiple_of(HUGE);
+            let end = (start + bytes) / HUGE * HUGE;
+            if end > aligned {
+                // SAFETY: the range lies inside this slice's own allocation;
+                // MADV_HUGEPAGE only changes how the kernel backs the pages
+                // (their contents are kept), and a failure is harmless.
+                unsafe {
+                    libc::madvise(
+                        aligned as *mut libc::c_void,
+                        end - aligned,
+                        libc::MADV_HUGEPAGE,
+                    );
+                }
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
+}
+
+/// A zeroed `f32` buffer of `len` values, backed by huge pages where possible.
+pub fn zeroed_f32(len: usize) -> Vec<f32> {
+    let v = vec![0f32; len];
+    advise_huge_pages(&v);
+    v
+}
+
+/// A zeroed `u8` buffer of `len` values, backed by huge pages where possible.
+pub fn zeroed_u8(len: usize) -> Vec<u8> {
+    let v = vec![0u8; len];
+    advise_huge_pages(&v);
+    v
+}
+
 /// Options for [`load_series_with`].
 #[derive(Default)]
 pub struct LoadOptions<'a> {
@@ -279,7 +325,7 @@ pub fn load_series_with(paths: &[PathBuf], options: &LoadOptions<'_>) -> Result<
     let (rows, cols) = (h0.layout.rows, h0.layout.cols);
     let nz = order.order.len();
     let plane = rows * cols;
-    let mut data = vec![0f32; nz * plane];
+    let mut data = zeroed_f32(nz * plane);
 
     // Hand each slab of the output to the file it comes from.
     let mut per_file: Vec<Vec<(usize, &mut [f32], Rescale)>> =

@@ -227,7 +227,7 @@ fn run(args: Args) -> Result<()> {
             clipped_high_percent: 100.0 * hi,
             rationale: why.clone(),
         });
-        let mut out = vec![0u8; values.len()];
+        let mut out = radlab_dicom::volume::zeroed_u8(values.len());
         if args.mine {
             window_mine(w, values, &mut out)?;
         } else {
