@@ -51,28 +51,44 @@ pub fn init_logging() {
 }
 
 /// Load a file or folder into a volume, with a progress bar on a terminal.
+///
+/// For a folder, the scan (every series found, files skipped) comes back
+/// too, so a lab that reports it does not scan twice.
 pub fn load_volume(
     input: &Path,
     series: Option<&str>,
-) -> Result<radlab_dicom::Volume, radlab_dicom::DicomError> {
-    if !std::io::stderr().is_terminal() {
-        return radlab_dicom::load_path(input, series);
+) -> Result<(radlab_dicom::Volume, Option<radlab_dicom::ScanReport>), radlab_dicom::DicomError> {
+    let meta = std::fs::metadata(input).map_err(|source| radlab_dicom::DicomError::Io {
+        path: input.to_owned(),
+        source,
+    })?;
+    if meta.is_file() {
+        return Ok((load_files(&[input.to_owned()])?, None));
     }
-    let bar = indicatif::ProgressBar::new(0);
+    let scan = radlab_dicom::scan(input)?;
+    let chosen = radlab_dicom::scan::choose_series(input, &scan, series)?;
+    let files: Vec<PathBuf> = chosen.instances.iter().map(|i| i.path.clone()).collect();
+    let volume = load_files(&files)?;
+    Ok((volume, Some(scan)))
+}
+
+/// Load the files of one series, with a progress bar on a terminal.
+pub fn load_files(files: &[PathBuf]) -> Result<radlab_dicom::Volume, radlab_dicom::DicomError> {
+    if !std::io::stderr().is_terminal() {
+        return radlab_dicom::load_series(files);
+    }
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} files")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
     bar.set_message("decoding");
-    let cb = |done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    };
+    let cb = |done: usize, _total: usize| bar.set_position(done as u64);
     let options = radlab_dicom::LoadOptions {
         progress: Some(&cb),
     };
-    let result = radlab_dicom::load_path_with(input, series, &options);
+    let result = radlab_dicom::load_series_with(files, &options);
     bar.finish_and_clear();
     result
 }

@@ -179,14 +179,30 @@ fn main() -> ExitCode {
 }
 
 /// How InstanceNumber relates to the true (position) order of the slices.
-fn instance_order(vol: &Volume) -> Result<&'static str> {
+/// InstanceNumbers come from the folder scan when there was one.
+fn instance_order(vol: &Volume, scan: Option<&radlab_dicom::ScanReport>) -> Result<&'static str> {
+    let scanned: std::collections::HashMap<&Path, Option<i64>> = scan
+        .map(|s| {
+            s.series
+                .iter()
+                .flat_map(|se| {
+                    se.instances
+                        .iter()
+                        .map(|i| (i.path.as_path(), i.instance_number))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut numbers = Vec::new();
     for (path, frame) in &vol.slices {
         if *frame != 0 {
             return Ok("not applicable (multi-frame)");
         }
-        let h = radlab_dicom::header::ImageHeader::read(path)?;
-        match h.placements[0].instance_number {
+        let number = match scanned.get(path.as_path()) {
+            Some(n) => *n,
+            None => radlab_dicom::header::ImageHeader::read(path)?.placements[0].instance_number,
+        };
+        match number {
             Some(n) => numbers.push(n),
             None => return Ok("absent"),
         }
@@ -239,8 +255,8 @@ fn mask_info(input: &Path, vol: &Volume) -> Option<MaskInfo> {
 fn run(args: Args) -> Result<()> {
     let input = args.input.clone().unwrap_or_else(kit::default_series_dir);
     // Read everything first: bad input must fail before anything is written.
-    let (series_rows, skipped) = if input.is_dir() {
-        let scan = radlab_dicom::scan(&input)?;
+    let (vol, scan) = kit::load_volume(&input, args.series.as_deref())?;
+    let (series_rows, skipped) = if let Some(scan) = &scan {
         let rows = scan
             .series
             .iter()
@@ -264,14 +280,13 @@ fn run(args: Args) -> Result<()> {
     } else {
         (Vec::new(), Vec::new())
     };
-    let vol = kit::load_volume(&input, args.series.as_deref())?;
     let first = &vol.slices[0].0;
     let header_obj = radlab_dicom::open_header(first)?;
     let metadata = summary::summarize(&header_obj);
     let phi: Vec<IdentifyingTag> = summary::find_identifying(&header_obj);
     let header_json = radlab_dicom::json::to_dicom_json(&header_obj);
     let stats = vol.stats();
-    let order = instance_order(&vol)?;
+    let order = instance_order(&vol, scan.as_ref())?;
     let mask = mask_info(&input, &vol);
     let mine = args.mine.then(|| run_mine(&vol, &header_obj));
     let series_rows = if series_rows.is_empty() {

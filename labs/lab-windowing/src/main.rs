@@ -208,7 +208,7 @@ fn run(args: Args) -> Result<()> {
     }
     let windows = chosen_windows(&args)?;
     let input = args.input.clone().unwrap_or_else(kit::default_series_dir);
-    let vol = kit::load_volume(&input, args.series.as_deref())?;
+    let (vol, _) = kit::load_volume(&input, args.series.as_deref())?;
     let values = vol.voxels.as_slice().unwrap_or(&[]);
     let shape = vol.shape();
     let superior = vol.slice_dir[2] > 0.0;
