@@ -36,6 +36,12 @@ enum Cmd {
     SampleData,
     /// Recompute the peer-library fixtures in sample_data/fixtures with tools/ (maintainers).
     Fixtures,
+    /// Retrain the bundled models on fresh phantoms and remake their golden outputs and the
+    /// MONAI sliding-window fixture (maintainers; needs torch and MONAI, installed into
+    /// target/models-venv; CI never trains).
+    Models,
+    /// Install ONNX Runtime into the user cache when missing and check it loads.
+    Runtime,
 }
 
 fn workspace_root() -> PathBuf {
@@ -78,6 +84,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                 ]))?;
             }
             check_labs(&root)?;
+            provision::onnx_runtime(&root)?;
             provision::validators()?;
             let tp = provision::third_party(&root)?;
             run(cargo()
@@ -92,6 +99,8 @@ fn run_cli(cli: Cli) -> Result<()> {
         Cmd::FetchData => {
             provision::third_party(&root).map(|d| eprintln!("ready: {}", d.display()))
         }
+        Cmd::Models => models(&root),
+        Cmd::Runtime => provision::onnx_runtime(&root),
         Cmd::SampleData => sample_data::generate(&sample_data::sample_dir(&root)),
         Cmd::Fixtures => {
             let tp = provision::third_party(&root)?;
@@ -102,6 +111,39 @@ fn run_cli(cli: Cli) -> Result<()> {
                 .arg(root.join("sample_data/fixtures/pydicom_files.json")))
         }
     }
+}
+
+/// Phantom data -> trained ONNX models with cards -> golden outputs and the
+/// MONAI sliding-window fixture.
+fn models(root: &std::path::Path) -> Result<()> {
+    let data = root.join("target/models-data");
+    run(cargo()
+        .current_dir(root)
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "radlab-synth",
+            "--example",
+            "training_data",
+            "--",
+        ])
+        .arg(&data))?;
+    let py = provision::venv(
+        root,
+        "models-venv",
+        &root.join("tools/models/requirements.txt"),
+    )?;
+    let models = root.join("sample_data/models");
+    run(Command::new(&py)
+        .arg(root.join("tools/models/train_models.py"))
+        .arg(&data)
+        .arg(&models))?;
+    run(Command::new(&py)
+        .arg(root.join("tools/models/make_fixtures.py"))
+        .arg(&data)
+        .arg(&models)
+        .arg(root.join("sample_data/fixtures/models")))
 }
 
 /// Run each lab's grading test (stubs, reference, mutants).

@@ -149,3 +149,19 @@ fn is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+/// Install ONNX Runtime into the user cache (when missing) through radlab's
+/// own installer, and check that it loads and runs the bundled classifier.
+/// Tests then find it there; if this fails the test run fails.
+pub fn onnx_runtime(root: &Path) -> Result<()> {
+    run(crate::cargo().current_dir(root).args([
+        "run",
+        "--quiet",
+        "-p",
+        "radlab-cli",
+        "--",
+        "runtime",
+        "--device",
+        "cpu",
+    ]))
+}

@@ -95,6 +95,12 @@ enum Cmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Install (when missing) and load ONNX Runtime, and say which library and execution provider models get.
+    Runtime {
+        /// Where models should run: auto, cpu or cuda.
+        #[arg(long, default_value = "auto")]
+        device: radlab_infer::Device,
+    },
 }
 
 fn main() -> ExitCode {
@@ -104,7 +110,36 @@ fn main() -> ExitCode {
         Cmd::Grade { all, json } => grade_all(all, json),
         Cmd::Watch { lab, poll } => watch(&lab, poll),
         Cmd::Reset { lab, yes } => reset(&lab, yes),
+        Cmd::Runtime { device } => runtime(device),
     })
+}
+
+/// Load ONNX Runtime (installing it into the cache when missing) and open
+/// the bundled classifier on the requested device.
+fn runtime(device: radlab_infer::Device) -> Result<()> {
+    let model = kit::InferArgs {
+        device,
+        threads: None,
+    }
+    .load("nodule_classifier")?;
+    let rt = radlab_infer::runtime::loaded().expect("loading a model loads the runtime");
+    println!(
+        "ONNX Runtime {} ({} build)",
+        radlab_infer::runtime::ORT_VERSION,
+        rt.located.flavour.name()
+    );
+    println!(
+        "library:   {} ({:?})",
+        rt.located.path.display(),
+        rt.located.source
+    );
+    println!("device:    {}", model.placement());
+    println!(
+        "model:     {} (sha256 {} checked)",
+        model.card().name,
+        &model.card().sha256[..12]
+    );
+    Ok(())
 }
 
 fn list() -> Result<()> {

@@ -9,6 +9,8 @@
 //! * creating the output folder only once the input has been read ([`prepare_out_dir`]);
 //! * writing JSON reports atomically ([`write_json`]).
 
+pub mod models;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,6 +24,42 @@ pub fn sample_data_dir() -> PathBuf {
         return PathBuf::from(p);
     }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample_data")
+}
+
+/// The bundled models (`sample_data/models/`), overridable with `RADLAB_MODELS`.
+pub fn models_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("RADLAB_MODELS") {
+        return PathBuf::from(p);
+    }
+    sample_data_dir().join("models")
+}
+
+/// Where and how the bundled models run; flatten into a lab's clap struct.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InferArgs {
+    /// Where models run: auto (CUDA when available, else CPU, saying why), cpu or cuda (an error when CUDA is unavailable).
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: radlab_infer::Device,
+    /// ONNX Runtime threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl InferArgs {
+    /// Load one of the bundled models by card name (e.g. `nodule_classifier`),
+    /// saying on stderr where it runs.
+    pub fn load(&self, card: &str) -> Result<radlab_infer::Model> {
+        let path = models_dir().join(format!("{card}.toml"));
+        let model = radlab_infer::Model::load(
+            &path,
+            &radlab_infer::ModelOptions {
+                device: self.device,
+                threads: self.threads,
+            },
+        )?;
+        eprintln!("model {} on {}", model.card().name, model.placement());
+        Ok(model)
+    }
 }
 
 /// The default input of the labs: the first sample case's CT series.
@@ -113,6 +151,15 @@ pub fn is_bad_input(e: &anyhow::Error) -> bool {
         c.is::<radlab_dicom::DicomError>()
             || c.is::<radlab_imaging::ImagingError>()
             || c.is::<BadInput>()
+            || c.downcast_ref::<radlab_infer::InferError>()
+                .is_some_and(|e| {
+                    matches!(
+                        e,
+                        radlab_infer::InferError::CudaUnavailable(_)
+                            | radlab_infer::InferError::InputShape { .. }
+                            | radlab_infer::InferError::Settings(_)
+                    )
+                })
     })
 }
 

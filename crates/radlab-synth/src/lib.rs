@@ -18,6 +18,7 @@
 //! ```
 
 pub mod identity;
+pub mod patches;
 pub mod phantom;
 pub mod vendor;
 pub mod writer;
@@ -199,6 +200,50 @@ pub fn write_case(case: &Case, dir: &Path) -> Result<Vec<PathBuf>, SynthError> {
         .map_err(|e| io(&json_path, e.to_string()))?;
     files.push(json_path);
     Ok(files)
+}
+
+/// The ground truth read back from a case folder's `case.json`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct CaseTruth {
+    /// Nodules (centres in LPS mm and as `[z, y, x]` voxel indices).
+    pub nodules: Vec<Nodule>,
+    /// Spacing `(z, y, x)` in mm.
+    pub spacing_mm: [f64; 3],
+    /// LPS position of voxel `[0, 0, 0]`, mm.
+    pub origin_mm: [f64; 3],
+    /// The label mask file, relative to the case folder.
+    pub labels_file: String,
+    /// The DICOM series folder, relative to the case folder.
+    pub series_dir: String,
+}
+
+impl CaseTruth {
+    /// Read `case.json` from a case folder.
+    pub fn read(case_dir: &Path) -> Result<CaseTruth, SynthError> {
+        let path = case_dir.join("case.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| SynthError::Io {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        serde_json::from_str(&text).map_err(|e| SynthError::Io {
+            path,
+            reason: format!("not a radlab case.json: {e}"),
+        })
+    }
+
+    /// Read the label mask (`[z, y, x]`, 0 background, n inside nodule n).
+    pub fn read_labels(&self, case_dir: &Path) -> Result<ndarray::Array3<u8>, SynthError> {
+        let path = case_dir.join(&self.labels_file);
+        ndarray_npy::read_npy(&path).map_err(|e| SynthError::Io {
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Nodule centres as `[z, y, x]` voxel indices.
+    pub fn centers(&self) -> Vec<[f64; 3]> {
+        self.nodules.iter().map(|n| n.center_voxel).collect()
+    }
 }
 
 /// The committed sample set: four cases, three vendors, both sexes, a range

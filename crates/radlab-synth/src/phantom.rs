@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::vendor::Vendor;
 
 /// The kind of a nodule, by its density.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoduleKind {
     /// Soft-tissue density throughout (~ +30 HU).
@@ -27,7 +27,7 @@ pub enum NoduleKind {
 }
 
 /// One nodule of the ground truth.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Nodule {
     /// Label value of this nodule in the label mask (1, 2, ...).
     pub label: u8,

@@ -45,6 +45,28 @@ struct Args {
     /// Also run your exercise functions (src/exercise.rs) on this study and compare them with the reference.
     #[arg(long)]
     mine: bool,
+    /// Skip the bundled nodule classifier (no ONNX Runtime needed).
+    #[arg(long)]
+    skip_model: bool,
+    #[command(flatten)]
+    infer: kit::InferArgs,
+}
+
+/// The bundled nodule classifier run over the loaded series.
+#[derive(Serialize)]
+struct ClassifierRow {
+    model: String,
+    device: String,
+    series_uid: String,
+    /// Axial patches classified (a grid every 16 voxels, every second slice).
+    patches: usize,
+    max_probability: f64,
+    /// Centre of the most suspicious patch, `[z, y, x]` voxels.
+    at_voxel: [usize; 3],
+    /// The same point in patient coordinates (LPS, mm).
+    at_mm: [f64; 3],
+    patches_above_half: usize,
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -107,7 +129,39 @@ struct Report {
     phi_tags: Vec<PhiRow>,
     mask: Option<MaskInfo>,
     mine: Option<Vec<String>>,
+    classifier: Option<ClassifierRow>,
     artifacts: Vec<String>,
+}
+
+/// Run the classifier over the series (CT only: it was trained on HU).
+fn classify_series(vol: &Volume, infer: &kit::InferArgs) -> Result<Option<ClassifierRow>> {
+    if vol.modality != "CT" {
+        return Ok(None);
+    }
+    let mut model = infer.load("nodule_classifier")?;
+    let scan = kit::models::scan_series(&mut model, vol.voxels.view(), 16, 2)?;
+    let trained = model.card().preprocessing.spacing_mm.clone();
+    let mut notes = Vec::new();
+    if let Some(&t) = trained.first() {
+        let here = vol.spacing[1].max(vol.spacing[2]);
+        if (here - t).abs() > 0.2 * t {
+            notes.push(format!(
+                "the classifier was trained at {t} mm in plane; this series is {here:.2} mm, so read its output with care (resample first for real use)"
+            ));
+        }
+    }
+    let c = scan.at_voxel;
+    Ok(Some(ClassifierRow {
+        model: model.card().name.clone(),
+        device: model.placement().to_string(),
+        series_uid: vol.series_uid.clone(),
+        patches: scan.patches,
+        max_probability: scan.max_probability,
+        at_voxel: c,
+        at_mm: vol.position(c[0] as f64, c[1] as f64, c[2] as f64),
+        patches_above_half: scan.above_half,
+        notes,
+    }))
 }
 
 /// Run the learner's slice-order and identifying-data functions on this study.
@@ -289,6 +343,11 @@ fn run(args: Args) -> Result<()> {
     let order = instance_order(&vol, scan.as_ref())?;
     let mask = mask_info(&input, &vol);
     let mine = args.mine.then(|| run_mine(&vol, &header_obj));
+    let classifier = if args.skip_model {
+        None
+    } else {
+        classify_series(&vol, &args.infer)?
+    };
     let series_rows = if series_rows.is_empty() {
         vec![SeriesRow {
             uid: vol.series_uid.clone(),
@@ -374,6 +433,7 @@ fn run(args: Args) -> Result<()> {
             .collect(),
         mask,
         mine,
+        classifier,
         artifacts: vec![
             kit::display_path(&header_path),
             kit::display_path(&report_path),
@@ -481,6 +541,26 @@ fn print_report(r: &Report) {
         println!("Your code (src/exercise.rs) on this study");
         for l in mine {
             println!("  {l}");
+        }
+    }
+    if let Some(c) = &r.classifier {
+        println!();
+        println!(
+            "Nodule classifier on this series ({}, {})",
+            c.model, c.device
+        );
+        println!(
+            "  {} axial patches; highest nodule probability {:.3} at voxel [z, y, x] = {:?} = LPS ({:.1}, {:.1}, {:.1}) mm; {} patch(es) above 0.5",
+            c.patches,
+            c.max_probability,
+            c.at_voxel,
+            c.at_mm[0],
+            c.at_mm[1],
+            c.at_mm[2],
+            c.patches_above_half
+        );
+        for n in &c.notes {
+            println!("  note: {n}");
         }
     }
     println!();

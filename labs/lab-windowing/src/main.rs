@@ -74,6 +74,35 @@ struct Args {
     /// Window with your exercise functions (src/exercise.rs) instead of the reference.
     #[arg(long)]
     mine: bool,
+    /// Skip the "windowing matters" experiment with the bundled classifier (no ONNX Runtime needed).
+    #[arg(long)]
+    skip_model: bool,
+    #[command(flatten)]
+    infer: kit::InferArgs,
+}
+
+/// One way of turning HU into classifier input, and how the classifier did.
+#[derive(Serialize)]
+struct ScalingResult {
+    name: &'static str,
+    input: String,
+    accuracy: f64,
+    auroc: f64,
+    mean_probability_nodule: f64,
+    mean_probability_no_nodule: f64,
+}
+
+/// "Windowing matters": the bundled nodule classifier on labelled patches of
+/// the sample cases, fed the window it was trained with, wrong windows, and raw HU.
+#[derive(Serialize)]
+struct WindowingMatters {
+    model: String,
+    device: String,
+    trained_window: (f64, f64),
+    cases: Vec<String>,
+    patches: usize,
+    patches_with_nodule: usize,
+    results: Vec<ScalingResult>,
 }
 
 #[derive(Serialize)]
@@ -137,6 +166,7 @@ struct Report {
     resampled: Resampled,
     pngs: Vec<Png>,
     warnings: Vec<String>,
+    windowing_matters: Option<WindowingMatters>,
 }
 
 fn main() -> ExitCode {
@@ -338,6 +368,12 @@ fn run(args: Args) -> Result<()> {
         slices: shown,
     });
 
+    let windowing_matters = if args.skip_model {
+        None
+    } else {
+        Some(windowing_matters(&args.infer)?)
+    };
+
     let report = Report {
         input: kit::display_path(&input),
         modality: vol.modality.clone(),
@@ -349,6 +385,7 @@ fn run(args: Args) -> Result<()> {
         resampled,
         pngs,
         warnings: vol.warnings.iter().map(|w| w.to_string()).collect(),
+        windowing_matters,
     };
     kit::write_json(&args.out.join("report.json"), &report)?;
     if args.json {
@@ -357,6 +394,77 @@ fn run(args: Args) -> Result<()> {
     }
     print_report(&report);
     Ok(())
+}
+
+/// Run the bundled classifier on the sample cases' labelled patches with
+/// the trained window, two wrong windows and raw HU.
+fn windowing_matters(infer: &kit::InferArgs) -> Result<WindowingMatters> {
+    use kit::models::{InputScaling, classify, sample_patches};
+    use radlab_metrics::classification::{accuracy, auroc};
+    let mut model = infer.load("nodule_classifier")?;
+    let p = model.card().preprocessing.clone();
+    let data = sample_patches(12, 7)?;
+    let mediastinum = radlab_imaging::preset("mediastinum")?;
+    let bone = radlab_imaging::preset("bone")?;
+    let variants = [
+        (
+            "trained window",
+            InputScaling::Window {
+                center: p.window_center,
+                width: p.window_width,
+            },
+        ),
+        (
+            "mediastinum window",
+            InputScaling::Window {
+                center: mediastinum.center,
+                width: mediastinum.width,
+            },
+        ),
+        (
+            "bone window",
+            InputScaling::Window {
+                center: bone.center,
+                width: bone.width,
+            },
+        ),
+        ("raw HU", InputScaling::RawHu),
+    ];
+    let mut results = Vec::new();
+    for (name, scaling) in variants {
+        let probs = classify(&mut model, data.hu.view(), scaling)?;
+        let mean = |want: bool| {
+            let v: Vec<f64> = probs
+                .iter()
+                .zip(&data.labels)
+                .filter(|(_, l)| **l == want)
+                .map(|(p, _)| *p)
+                .collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        };
+        results.push(ScalingResult {
+            name,
+            input: match scaling {
+                InputScaling::Window { center, width } => {
+                    format!("clamp((HU - ({center} - {width}/2)) / {width}, 0, 1)")
+                }
+                InputScaling::RawHu => "HU unchanged".into(),
+            },
+            accuracy: accuracy(&probs, &data.labels, 0.5)?,
+            auroc: auroc(&probs, &data.labels)?,
+            mean_probability_nodule: mean(true),
+            mean_probability_no_nodule: mean(false),
+        });
+    }
+    Ok(WindowingMatters {
+        model: model.card().name.clone(),
+        device: model.placement().to_string(),
+        trained_window: (p.window_center, p.window_width),
+        cases: data.cases.clone(),
+        patches: data.labels.len(),
+        patches_with_nodule: data.labels.iter().filter(|&&l| l).count(),
+        results,
+    })
 }
 
 fn print_report(r: &Report) {
@@ -448,4 +556,35 @@ fn print_report(r: &Report) {
             );
         }
     }
+    if let Some(e) = &r.windowing_matters {
+        print_windowing_matters(e);
+    }
+}
+
+fn print_windowing_matters(e: &WindowingMatters) {
+    println!();
+    println!(
+        "Windowing matters: {} on {} patches of {} ({} with a nodule at the centre)",
+        e.model,
+        e.patches,
+        e.cases.join(", "),
+        e.patches_with_nodule
+    );
+    println!(
+        "  trained with the window c={} w={}; running on {}",
+        e.trained_window.0, e.trained_window.1, e.device
+    );
+    println!(
+        "  {:<20} {:>9} {:>7} {:>16} {:>19}",
+        "input", "accuracy", "AUROC", "mean p (nodule)", "mean p (no nodule)"
+    );
+    for r in &e.results {
+        println!(
+            "  {:<20} {:>9.3} {:>7.3} {:>16.3} {:>19.3}",
+            r.name, r.accuracy, r.auroc, r.mean_probability_nodule, r.mean_probability_no_nodule
+        );
+    }
+    println!(
+        "  A model only knows the input scaling it was trained with: the same pixels under another window, or raw HU, are a different input."
+    );
 }

@@ -1,0 +1,196 @@
+//! The bundled models in the labs: labelled patches from the sample cases,
+//! classifying HU patches with any window, and scanning a whole series.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use ndarray::{Array3, ArrayView3, Axis, s};
+use radlab_infer::Model;
+use radlab_infer::card::window01;
+
+/// Axial HU patches `[n, y, x]` with their labels and provenance.
+#[derive(Debug, Clone)]
+pub struct LabelledPatches {
+    /// HU patches `[n, 32, 32]`.
+    pub hu: Array3<f32>,
+    /// True where a nodule sits at the patch centre.
+    pub labels: Vec<bool>,
+    /// Case id of each patch.
+    pub case_of: Vec<String>,
+    /// The cases used.
+    pub cases: Vec<String>,
+}
+
+/// The sample case folders (`sample_data/case-*`, sorted).
+pub fn sample_case_dirs() -> Result<Vec<PathBuf>> {
+    let dir = crate::sample_data_dir();
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("case.json").is_file())
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Load each sample case from its DICOM series and sample labelled patches
+/// (three slices through every nodule, `negatives` random patches per case),
+/// deterministic in `seed`.
+pub fn sample_patches(negatives: usize, seed: u64) -> Result<LabelledPatches> {
+    let mut hu = Vec::new();
+    let mut labels = Vec::new();
+    let mut case_of = Vec::new();
+    let mut cases = Vec::new();
+    for dir in sample_case_dirs()? {
+        let truth = radlab_synth::CaseTruth::read(&dir)?;
+        let mask = truth.read_labels(&dir)?;
+        let (vol, _) = crate::load_volume(&dir.join(&truth.series_dir), None)?;
+        if vol.voxels.dim() != mask.dim() {
+            bail!(
+                "{}: the series is {:?} but labels.npy is {:?}",
+                dir.display(),
+                vol.voxels.dim(),
+                mask.dim()
+            );
+        }
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let set = radlab_synth::patches::classification_patches(
+            vol.voxels.view(),
+            mask.view(),
+            &truth.centers(),
+            &radlab_synth::patches::PatchOptions {
+                negatives,
+                seed,
+                ..Default::default()
+            },
+        );
+        for (patch, &label) in set.patches.outer_iter().zip(&set.labels) {
+            hu.push(patch.to_owned());
+            labels.push(label == 1);
+            case_of.push(id.clone());
+        }
+        cases.push(id);
+    }
+    if hu.is_empty() {
+        bail!(
+            "no labelled sample cases under {}",
+            crate::sample_data_dir().display()
+        );
+    }
+    let views: Vec<_> = hu.iter().map(|p| p.view()).collect();
+    Ok(LabelledPatches {
+        hu: ndarray::stack(Axis(0), &views)?,
+        labels,
+        case_of,
+        cases,
+    })
+}
+
+/// How HU becomes classifier input in an experiment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InputScaling {
+    /// A linear window to `[0, 1]`: `clamp((HU - (c - w/2)) / w, 0, 1)`.
+    Window {
+        /// Centre, HU.
+        center: f64,
+        /// Width, HU.
+        width: f64,
+    },
+    /// HU passed through unchanged.
+    RawHu,
+}
+
+impl InputScaling {
+    /// Apply to one HU value.
+    pub fn apply(self, hu: f32) -> f32 {
+        match self {
+            InputScaling::Window { center, width } => window01(hu, center, width),
+            InputScaling::RawHu => hu,
+        }
+    }
+}
+
+/// Nodule probabilities (sigmoid of the logit) for HU patches `[n, 32, 32]`.
+pub fn classify(
+    model: &mut Model,
+    hu: ArrayView3<'_, f32>,
+    scaling: InputScaling,
+) -> Result<Vec<f64>> {
+    let (n, h, w) = hu.dim();
+    let input = hu
+        .mapv(|v| scaling.apply(v))
+        .into_shape_with_order((n, 1, h, w))?
+        .into_dyn();
+    let out = model.run_batched(input.view(), 256, &mut |_, _| {})?;
+    Ok(out[0]
+        .iter()
+        .map(|&l| radlab_metrics::classification::sigmoid(l as f64))
+        .collect())
+}
+
+/// The most suspicious patch of a scan of a whole series.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SeriesScan {
+    /// Patches classified.
+    pub patches: usize,
+    /// Highest nodule probability.
+    pub max_probability: f64,
+    /// Its patch centre `[z, y, x]`.
+    pub at_voxel: [usize; 3],
+    /// Patches with probability > 0.5.
+    pub above_half: usize,
+}
+
+/// Classify axial patches on a grid (every `stride` voxels in y and x,
+/// every `slice_step` slices) over a series, with the model card's window.
+pub fn scan_series(
+    model: &mut Model,
+    hu: ArrayView3<'_, f32>,
+    stride: usize,
+    slice_step: usize,
+) -> Result<SeriesScan> {
+    let p = model.card().preprocessing.clone();
+    let size = *p.patch_size.first().unwrap_or(&32);
+    let (nz, ny, nx) = hu.dim();
+    if ny < size || nx < size {
+        bail!(crate::BadInput(format!(
+            "the series is {ny} x {nx} voxels in plane, smaller than the classifier's {size} x {size} patch"
+        )));
+    }
+    let mut centers = Vec::new();
+    for z in (0..nz).step_by(slice_step.max(1)) {
+        for y in (0..=ny - size).step_by(stride.max(1)) {
+            for x in (0..=nx - size).step_by(stride.max(1)) {
+                centers.push([z, y, x]);
+            }
+        }
+    }
+    let mut input = ndarray::Array4::<f32>::zeros((centers.len(), 1, size, size));
+    for (k, c) in centers.iter().enumerate() {
+        let patch = hu.slice(s![c[0], c[1]..c[1] + size, c[2]..c[2] + size]);
+        input
+            .slice_mut(s![k, 0, .., ..])
+            .assign(&patch.mapv(|v| p.apply(v)));
+    }
+    let out = model.run_batched(input.into_dyn().view(), 256, &mut |_, _| {})?;
+    let probs: Vec<f64> = out[0]
+        .iter()
+        .map(|&l| radlab_metrics::classification::sigmoid(l as f64))
+        .collect();
+    let (best, &max) = probs
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .expect("at least one patch");
+    let c = centers[best];
+    Ok(SeriesScan {
+        patches: probs.len(),
+        max_probability: max,
+        at_voxel: [c[0], c[1] + size / 2, c[2] + size / 2],
+        above_half: probs.iter().filter(|&&q| q > 0.5).count(),
+    })
+}

@@ -1,0 +1,28 @@
+//! Metrics radlab reports, each with its conventions spelled out.
+//!
+//! - [`classification`]: accuracy at a threshold, AUROC (rank-sum, ties
+//!   counted half), the logistic function.
+
+pub mod classification;
+
+/// What can go wrong computing a metric.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetricError {
+    /// Scores and labels differ in length.
+    #[error("{scores} scores but {labels} labels")]
+    LengthMismatch {
+        /// Number of scores.
+        scores: usize,
+        /// Number of labels.
+        labels: usize,
+    },
+    /// The metric is undefined for this input (e.g. AUROC with one class).
+    #[error("{0}")]
+    Undefined(String),
+    /// A score is NaN.
+    #[error("score {index} is NaN")]
+    NaN {
+        /// Its position.
+        index: usize,
+    },
+}
