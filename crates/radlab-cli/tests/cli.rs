@@ -71,3 +71,48 @@ fn unknown_lab_is_bad_input() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("unknown lab"));
     }
 }
+
+#[test]
+fn runtime_reports_library_and_provider() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = radlab(tmp.path())
+        .args(["runtime", "--device", "cpu"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("ONNX Runtime 1.31.1"), "{out}");
+    assert!(out.contains("libonnxruntime.so.1.31.1"), "{out}");
+    assert!(out.contains("CPUExecutionProvider (asked: cpu)"), "{out}");
+    // auto on a machine without CUDA says why it chose the CPU.
+    let o = radlab(tmp.path())
+        .args(["runtime", "--device", "auto"])
+        .env("RADLAB_NO_CUDA", "1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("CPU because RADLAB_NO_CUDA is set"), "{out}");
+}
+
+#[test]
+fn runtime_errors_name_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = radlab(tmp.path())
+        .args(["runtime", "--device", "cuda"])
+        .env("RADLAB_NO_CUDA", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--device cuda was asked for"));
+    let o = radlab(tmp.path())
+        .args(["runtime", "--device", "cpu"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("ORT_DYLIB_PATH is set to /nonexistent/libonnxruntime.so"),
+        "{err}"
+    );
+}

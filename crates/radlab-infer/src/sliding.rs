@@ -24,6 +24,10 @@ pub enum Blend {
     },
 }
 
+/// A model as sliding windows see it: `[batch, 1, z, y, x]` in,
+/// `[batch, channels, z, y, x]` out.
+pub type Predictor<'a> = dyn FnMut(ArrayView5<'_, f32>) -> Result<Array5<f32>, InferError> + 'a;
+
 /// Sliding-window settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlidingWindow {
@@ -185,7 +189,7 @@ impl SlidingWindow {
     pub fn run(
         &self,
         volume: ArrayView3<'_, f32>,
-        predictor: &mut dyn FnMut(ArrayView5<'_, f32>) -> Result<Array5<f32>, InferError>,
+        predictor: &mut Predictor<'_>,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Array4<f32>, InferError> {
         self.validate()?;

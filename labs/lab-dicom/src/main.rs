@@ -130,13 +130,25 @@ struct Report {
     mask: Option<MaskInfo>,
     mine: Option<Vec<String>>,
     classifier: Option<ClassifierRow>,
+    /// Why the classifier did not run, when it did not.
+    classifier_skipped: Option<String>,
     artifacts: Vec<String>,
 }
 
-/// Run the classifier over the series (CT only: it was trained on HU).
-fn classify_series(vol: &Volume, infer: &kit::InferArgs) -> Result<Option<ClassifierRow>> {
+/// Run the classifier over the series, or say why it was not run (it was
+/// trained on CT in HU, on 32 x 32 patches).
+fn classify_series(vol: &Volume, infer: &kit::InferArgs) -> Result<Result<ClassifierRow, String>> {
     if vol.modality != "CT" {
-        return Ok(None);
+        return Ok(Err(format!(
+            "the nodule classifier was trained on CT; this series is {}",
+            vol.modality
+        )));
+    }
+    let [_, ny, nx] = vol.shape();
+    if ny < 32 || nx < 32 {
+        return Ok(Err(format!(
+            "the series is {ny} x {nx} voxels in plane, smaller than the classifier's 32 x 32 patch"
+        )));
     }
     let mut model = infer.load("nodule_classifier")?;
     let scan = kit::models::scan_series(&mut model, vol.voxels.view(), 16, 2)?;
@@ -151,7 +163,7 @@ fn classify_series(vol: &Volume, infer: &kit::InferArgs) -> Result<Option<Classi
         }
     }
     let c = scan.at_voxel;
-    Ok(Some(ClassifierRow {
+    Ok(Ok(ClassifierRow {
         model: model.card().name.clone(),
         device: model.placement().to_string(),
         series_uid: vol.series_uid.clone(),
@@ -343,10 +355,13 @@ fn run(args: Args) -> Result<()> {
     let order = instance_order(&vol, scan.as_ref())?;
     let mask = mask_info(&input, &vol);
     let mine = args.mine.then(|| run_mine(&vol, &header_obj));
-    let classifier = if args.skip_model {
-        None
+    let (classifier, classifier_skipped) = if args.skip_model {
+        (None, Some("--skip-model".to_string()))
     } else {
-        classify_series(&vol, &args.infer)?
+        match classify_series(&vol, &args.infer)? {
+            Ok(row) => (Some(row), None),
+            Err(why) => (None, Some(why)),
+        }
     };
     let series_rows = if series_rows.is_empty() {
         vec![SeriesRow {
@@ -434,6 +449,7 @@ fn run(args: Args) -> Result<()> {
         mask,
         mine,
         classifier,
+        classifier_skipped,
         artifacts: vec![
             kit::display_path(&header_path),
             kit::display_path(&report_path),
@@ -562,6 +578,10 @@ fn print_report(r: &Report) {
         for n in &c.notes {
             println!("  note: {n}");
         }
+    }
+    if let Some(why) = &r.classifier_skipped {
+        println!();
+        println!("Nodule classifier not run: {why}");
     }
     println!();
     println!("Artifacts");

@@ -330,6 +330,13 @@ fn run(args: Args) -> Result<()> {
     };
     drop(iso);
 
+    // The model experiment (fails before anything is written, e.g. --device cuda without CUDA).
+    let windowing_matters = if args.skip_model {
+        None
+    } else {
+        Some(windowing_matters(&args.infer)?)
+    };
+
     // Everything is computed: now write.
     kit::prepare_out_dir(&args.out)?;
     let mut pngs = Vec::new();
@@ -367,12 +374,6 @@ fn run(args: Args) -> Result<()> {
         slice_index: shown[0],
         slices: shown,
     });
-
-    let windowing_matters = if args.skip_model {
-        None
-    } else {
-        Some(windowing_matters(&args.infer)?)
-    };
 
     let report = Report {
         input: kit::display_path(&input),

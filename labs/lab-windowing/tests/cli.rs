@@ -58,13 +58,66 @@ fn default_run_writes_pngs_for_four_presets_and_three_planes() {
             .unwrap()
             > 0
     );
+    // Windowing matters: the classifier on the four sample cases.
+    let e = &v["windowing_matters"];
+    assert_eq!(e["cases"].as_array().unwrap().len(), 4);
+    assert!(e["patches_with_nodule"].as_u64().unwrap() >= 12);
+    let results = e["results"].as_array().unwrap();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "trained window",
+            "mediastinum window",
+            "bone window",
+            "raw HU"
+        ]
+    );
+    let auroc = |i: usize| results[i]["auroc"].as_f64().unwrap();
+    assert!(
+        auroc(0) >= 0.95,
+        "the trained window should separate the patches: {}",
+        auroc(0)
+    );
+    for (i, name) in names.iter().enumerate().skip(1) {
+        assert!(auroc(i) < auroc(0) - 0.2, "{name}: {}", auroc(i));
+    }
+    assert!(
+        e["device"]
+            .as_str()
+            .unwrap()
+            .starts_with("CPUExecutionProvider")
+    );
+}
+
+#[test]
+fn cuda_without_a_gpu_is_a_clear_error_before_anything_is_written() {
+    let out = tempfile::tempdir().unwrap();
+    let o = lab()
+        .args(["--device", "cuda", "--out"])
+        .arg(out.path().join("x"))
+        .env("RADLAB_NO_CUDA", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--device cuda was asked for"), "{err}");
+    assert!(err.contains("--device cpu"), "{err}");
+    assert!(!out.path().join("x").exists());
+    // An unknown device is a usage error.
+    let o = lab().args(["--device", "tpu"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected auto, cpu or cuda"));
 }
 
 #[test]
 fn narrated_report_has_the_table() {
     let out = tempfile::tempdir().unwrap();
     let o = lab()
-        .args(["--preset", "bone", "--out"])
+        .args(["--preset", "bone", "--skip-model", "--out"])
         .arg(out.path())
         .output()
         .unwrap();
@@ -90,6 +143,7 @@ fn custom_window_and_function() {
             "sigmoid",
             "--isotropic",
             "2",
+            "--skip-model",
             "--json",
             "--out",
         ])
@@ -194,7 +248,7 @@ fn grade_hint_and_solution_flow() {
 fn mine_reports_unimplemented_exercise() {
     let out = tempfile::tempdir().unwrap();
     let o = lab()
-        .args(["--mine", "--preset", "lung", "--out"])
+        .args(["--mine", "--preset", "lung", "--skip-model", "--out"])
         .arg(out.path().join("x"))
         .output()
         .unwrap();
