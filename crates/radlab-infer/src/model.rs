@@ -65,6 +65,13 @@ impl Model {
                 .with_intra_threads(threads.max(1))
                 .map_err(|e| ort_error("thread count", e))?;
         }
+        // ONNX Runtime's idle threads spin after each call by default,
+        // taking the cores the caller needs between calls (blending windows,
+        // preparing the next batch); radlab turns that off.
+        let builder = builder
+            .with_intra_op_spinning(false)
+            .and_then(|b| b.with_inter_op_spinning(false))
+            .map_err(|e| ort_error("thread spinning", e))?;
         let (mut builder, placement) = device::configure(builder, options.device, rt, reason)?;
         let model_path = card.model_path();
         let session = builder

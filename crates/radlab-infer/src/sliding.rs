@@ -237,10 +237,20 @@ impl SlidingWindow {
         let total = starts.len();
         let batch = self.batch.max(1);
         let mut output: Option<Array4<f32>> = None;
-        let mut count = Array3::<f32>::zeros(image);
+        let constant = self.blend == Blend::Constant;
+        let mut count = if constant {
+            Array3::<f32>::zeros((0, 0, 0))
+        } else {
+            Array3::<f32>::zeros(image)
+        };
         let mut done = 0;
+        let mut buffer: Option<Array5<f32>> = None;
         for chunk in starts.chunks(batch) {
-            let mut windows = Array5::<f32>::zeros((chunk.len(), 1, roi[0], roi[1], roi[2]));
+            let windows = match buffer.take() {
+                Some(b) if b.dim().0 == chunk.len() => b,
+                _ => Array5::<f32>::zeros((chunk.len(), 1, roi[0], roi[1], roi[2])),
+            };
+            let mut windows = windows;
             for (k, st) in chunk.iter().enumerate() {
                 windows
                     .slice_mut(s![k, 0, .., .., ..])
@@ -251,6 +261,7 @@ impl SlidingWindow {
                     ]));
             }
             let pred = predictor(windows.view())?;
+            buffer = Some(windows);
             let pd = pred.dim();
             if pd.0 != chunk.len() || [pd.2, pd.3, pd.4] != roi || pd.1 == 0 {
                 return Err(InferError::Settings(format!(
@@ -277,23 +288,58 @@ impl SlidingWindow {
                 ];
                 for c in 0..pd.1 {
                     let p = pred.slice(s![k, c, .., .., ..]);
-                    Zip::from(out.index_axis_mut(Axis(0), c).slice_mut(region))
-                        .and(&p)
-                        .and(&weights)
-                        .for_each(|o, &v, &w| *o += v * w);
+                    accumulate(
+                        out.index_axis_mut(Axis(0), c).slice_mut(region),
+                        p,
+                        if constant { None } else { Some(weights.view()) },
+                    );
                 }
-                Zip::from(count.slice_mut(region))
-                    .and(&weights)
-                    .for_each(|c, &w| *c += w);
+                if !constant {
+                    accumulate(count.slice_mut(region), weights.view(), None);
+                }
             }
             done += chunk.len();
             progress(done, total);
         }
         let mut out = output.expect("at least one window");
-        for mut channel in out.axis_iter_mut(Axis(0)) {
-            Zip::from(&mut channel)
-                .and(&count)
-                .for_each(|o, &c| *o /= c);
+        if constant {
+            // Every weight is 1: the count is the number of windows covering
+            // a voxel, the product of the per-axis coverage counts.
+            let cover: Vec<Vec<f32>> = (0..3)
+                .map(|i| {
+                    let mut c = vec![0.0f32; image[i]];
+                    let mut axis_starts: Vec<usize> = starts.iter().map(|s| s[i]).collect();
+                    axis_starts.sort_unstable();
+                    axis_starts.dedup();
+                    for s0 in axis_starts {
+                        for v in &mut c[s0..s0 + roi[i]] {
+                            *v += 1.0;
+                        }
+                    }
+                    c
+                })
+                .collect();
+            use rayon::prelude::*;
+            for mut channel in out.axis_iter_mut(Axis(0)) {
+                let planes: Vec<_> = channel.axis_iter_mut(Axis(0)).collect();
+                planes
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(|(z, mut plane)| {
+                        for (y, mut row) in plane.axis_iter_mut(Axis(0)).enumerate() {
+                            let zy = cover[0][z] * cover[1][y];
+                            for (o, cx) in row.iter_mut().zip(&cover[2]) {
+                                *o /= zy * cx;
+                            }
+                        }
+                    });
+            }
+        } else {
+            for mut channel in out.axis_iter_mut(Axis(0)) {
+                Zip::from(&mut channel)
+                    .and(&count)
+                    .par_for_each(|o, &c| *o /= c);
+            }
         }
         if image == original {
             return Ok(out);
@@ -307,6 +353,51 @@ impl SlidingWindow {
             ])
             .to_owned())
     }
+}
+
+/// `out += pred * weights` (or `out += pred` without weights), row by row
+/// over contiguous x runs, planes in parallel.
+fn accumulate(
+    mut out: ndarray::ArrayViewMut3<'_, f32>,
+    pred: ArrayView3<'_, f32>,
+    weights: Option<ArrayView3<'_, f32>>,
+) {
+    use rayon::prelude::*;
+    let planes: Vec<_> = out.axis_iter_mut(Axis(0)).collect();
+    planes
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(z, mut plane)| {
+            for (y, mut row) in plane.axis_iter_mut(Axis(0)).enumerate() {
+                let p = pred.slice(s![z, y, ..]);
+                match (row.as_slice_mut(), p.as_slice(), weights) {
+                    (Some(o), Some(p), None) => {
+                        for (o, v) in o.iter_mut().zip(p) {
+                            *o += v;
+                        }
+                    }
+                    (Some(o), Some(p), Some(w)) => match w.slice(s![z, y, ..]).to_slice() {
+                        Some(w) => {
+                            for ((o, v), w) in o.iter_mut().zip(p).zip(w) {
+                                *o += v * w;
+                            }
+                        }
+                        None => {
+                            let w = w.slice(s![z, y, ..]);
+                            for ((o, v), w) in o.iter_mut().zip(p).zip(w.iter()) {
+                                *o += v * w;
+                            }
+                        }
+                    },
+                    _ => {
+                        let w = weights.map(|w| w.slice_move(s![z, y, ..]));
+                        for (x, o) in row.iter_mut().enumerate() {
+                            *o += p[x] * w.as_ref().map_or(1.0, |w| w[x]);
+                        }
+                    }
+                }
+            }
+        });
 }
 
 #[cfg(test)]
