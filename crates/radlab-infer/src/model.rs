@@ -70,7 +70,8 @@ impl Model {
         // preparing the next batch); radlab turns that off.
         let builder = builder
             .with_intra_op_spinning(false)
-            .and_then(|b| b.with_inter_op_spinning(false))
+            .map_err(|e| ort_error("thread spinning", e))?
+            .with_inter_op_spinning(false)
             .map_err(|e| ort_error("thread spinning", e))?;
         let (mut builder, placement) = device::configure(builder, options.device, rt, reason)?;
         let model_path = card.model_path();
