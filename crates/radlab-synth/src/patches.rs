@@ -227,16 +227,19 @@ mod tests {
             .iter()
             .map(|n| n.center_voxel)
             .collect();
-        let set = classification_patches(
-            hu.view(),
-            case.phantom.labels.view(),
-            &centers,
-            &PatchOptions {
-                negatives: 20,
-                seed: 3,
-                ..Default::default()
-            },
-        );
+        let sample = || {
+            classification_patches(
+                hu.view(),
+                case.phantom.labels.view(),
+                &centers,
+                &PatchOptions {
+                    negatives: 20,
+                    seed: 3,
+                    ..Default::default()
+                },
+            )
+        };
+        let set = sample();
         assert!(set.labels.iter().filter(|&&l| l == 1).count() >= case.phantom.nodules.len());
         assert_eq!(set.labels.iter().filter(|&&l| l == 0).count(), 20);
         for (c, &l) in set.centers.iter().zip(&set.labels) {
@@ -244,16 +247,6 @@ mod tests {
             assert_eq!(inside, l == 1, "patch at {c:?} labelled {l}");
         }
         // Deterministic.
-        let again = classification_patches(
-            hu.view(),
-            case.phantom.labels.view(),
-            &centers,
-            &PatchOptions {
-                negatives: 20,
-                seed: 3,
-                ..Default::default()
-            },
-        );
-        assert_eq!(set, again);
+        assert_eq!(set, sample());
     }
 }

@@ -2,6 +2,15 @@
 
 use std::process::Command;
 
+/// A JSON array of numbers.
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
 fn lab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lab-dicom"))
 }
@@ -75,12 +84,7 @@ fn json_report_has_stable_keys_and_true_values() {
     // The classifier's most suspicious patch sits on a nodule of the ground truth.
     let c = &v["classifier"];
     assert!(c["max_probability"].as_f64().unwrap() > 0.5, "{c}");
-    let at: Vec<f64> = c["at_voxel"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
+    let at = floats(&c["at_voxel"]);
     let case: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
             radlab_tests::workspace_root().join("sample_data/case-001/case.json"),
@@ -89,30 +93,15 @@ fn json_report_has_stable_keys_and_true_values() {
     )
     .unwrap();
     let near = case["nodules"].as_array().unwrap().iter().any(|n| {
-        let cv: Vec<f64> = n["center_voxel"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect();
+        let cv = floats(&n["center_voxel"]);
         (cv[0] - at[0]).abs() <= 3.0
             && (cv[1] - at[1]).abs() <= 10.0
             && (cv[2] - at[2]).abs() <= 10.0
     });
     assert!(near, "most suspicious patch {at:?} is on no nodule");
     // at_mm is the same point in patient coordinates.
-    let mm: Vec<f64> = c["at_mm"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    let origin: Vec<f64> = v["origin"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
+    let mm = floats(&c["at_mm"]);
+    let origin = floats(&v["origin"]);
     assert!((mm[0] - (origin[0] + at[2] * 1.8)).abs() < 1e-6, "{mm:?}");
 }
 
