@@ -1,5 +1,6 @@
 //! radlab's project automation. Run `cargo xtask --help`.
 
+mod bench;
 mod provision;
 mod sample_data;
 
@@ -42,6 +43,22 @@ enum Cmd {
     Models,
     /// Install ONNX Runtime into the user cache when missing and check it loads.
     Runtime,
+    /// Time radlab against its Python peers (pydicom, SimpleITK, numpy, MONAI) on the same
+    /// data, alternating, after checking both computed the same result. Writes bench/results.*.
+    Bench {
+        /// Tiny sizes, one round: prove the harness and the equality checks (used by CI).
+        #[arg(long)]
+        check: bool,
+        /// Also time MONAI's sliding window (installs torch and MONAI into target/models-venv).
+        #[arg(long)]
+        with_monai: bool,
+        /// Alternating rounds (each runs the peer, then radlab).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Timed repetitions inside each process.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 fn workspace_root() -> PathBuf {
@@ -92,6 +109,17 @@ fn run_cli(cli: Cli) -> Result<()> {
                 .args(["test", "--workspace"])
                 .args(&cargo_args)
                 .env("RADLAB_THIRD_PARTY", &tp))?;
+            // The benchmark harness on tiny sizes: proves it runs and that
+            // radlab and its peers agree (timings are not judged here).
+            bench::bench(
+                &root,
+                &bench::Options {
+                    check: true,
+                    with_monai: false,
+                    rounds: 1,
+                    runs: 1,
+                },
+            )?;
             eprintln!("cargo xtask test: all steps passed");
             Ok(())
         }
@@ -101,6 +129,20 @@ fn run_cli(cli: Cli) -> Result<()> {
         }
         Cmd::Models => models(&root),
         Cmd::Runtime => provision::onnx_runtime(&root),
+        Cmd::Bench {
+            check,
+            with_monai,
+            rounds,
+            runs,
+        } => bench::bench(
+            &root,
+            &bench::Options {
+                check,
+                with_monai,
+                rounds,
+                runs,
+            },
+        ),
         Cmd::SampleData => sample_data::generate(&sample_data::sample_dir(&root)),
         Cmd::Fixtures => {
             let tp = provision::third_party(&root)?;

@@ -1,0 +1,502 @@
+//! radlab's side of `cargo xtask bench`.
+//!
+//! - `radlab-bench gen --data DIR [--tiny]` writes the workload data
+//!   (a CT series, a volume to resample, a volume for sliding windows) and
+//!   `sizes.json`, deterministically; the Python peer adds the RLE series.
+//! - `radlab-bench run WORKLOAD --data DIR --runs N` times one workload and
+//!   prints one JSON line: `{"times_s": [...], "peak_rss_mb": .., "check": {..}}`.
+//!   The `check` values are compared with the peer's before any timing is
+//!   believed.
+//! - `radlab-bench baseline --data DIR` measures memory-copy bandwidth and
+//!   warm file-read throughput on this machine.
+//!
+//! Arrays are `[z, y, x]`, spacing `(z, y, x)` in mm.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use ndarray::Array3;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Parser)]
+#[command(
+    name = "radlab-bench",
+    about = "radlab's workloads for cargo xtask bench"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write the workload data into DIR.
+    Gen {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// Tiny sizes (for `cargo xtask bench --check`).
+        #[arg(long)]
+        tiny: bool,
+    },
+    /// Time one workload and print a JSON line.
+    Run {
+        /// load, rle, scan, window, resample, process, sliding.
+        workload: String,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// Timed repetitions.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Memory-copy bandwidth and warm file-read throughput, as JSON.
+    Baseline {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+/// Workload sizes, shared with the Python peer through `sizes.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Sizes {
+    ct_shape: [usize; 3],
+    ct_spacing: [f64; 3],
+    rle_slices: usize,
+    resample_shape: [usize; 3],
+    resample_spacing: [f64; 3],
+    resample_target: [f64; 3],
+    sliding_shape: [usize; 3],
+    sliding_roi: [usize; 3],
+    sliding_overlap: f64,
+    window: (f64, f64),
+}
+
+impl Sizes {
+    fn new(tiny: bool) -> Sizes {
+        if tiny {
+            Sizes {
+                ct_shape: [12, 64, 64],
+                ct_spacing: [1.0, 0.7, 0.7],
+                rle_slices: 6,
+                resample_shape: [8, 64, 64],
+                resample_spacing: [2.5, 0.7, 0.7],
+                resample_target: [1.0, 1.0, 1.0],
+                sliding_shape: [20, 40, 40],
+                sliding_roi: [8, 16, 16],
+                sliding_overlap: 0.25,
+                window: (-600.0, 1500.0),
+            }
+        } else {
+            Sizes {
+                ct_shape: [300, 512, 512],
+                ct_spacing: [1.0, 0.7, 0.7],
+                rle_slices: 50,
+                resample_shape: [120, 512, 512],
+                resample_spacing: [2.5, 0.7, 0.7],
+                resample_target: [1.0, 1.0, 1.0],
+                sliding_shape: [160, 256, 256],
+                sliding_roi: [64, 128, 128],
+                sliding_overlap: 0.25,
+                window: (-600.0, 1500.0),
+            }
+        }
+    }
+
+    fn read(data: &Path) -> Result<Sizes> {
+        let path = data.join("sizes.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("{}: run `radlab-bench gen` first", path.display()))?;
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+/// What one `run` prints.
+#[derive(Serialize)]
+struct RunResult {
+    times_s: Vec<f64>,
+    peak_rss_mb: f64,
+    check: BTreeMap<String, f64>,
+}
+
+fn main() -> std::process::ExitCode {
+    match run_cli(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("radlab-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Gen { data, tiny } => generate(&data, tiny),
+        Cmd::Run {
+            workload,
+            data,
+            runs,
+        } => {
+            let sizes = Sizes::read(&data)?;
+            let result = run_workload(&workload, &data, &sizes, runs.max(1))?;
+            println!("{}", serde_json::to_string(&result)?);
+            Ok(())
+        }
+        Cmd::Baseline { data } => baseline(&data),
+    }
+}
+
+/// A body-and-lung pattern with noise: realistic files without the cost of
+/// the full phantom at 300 x 512 x 512.
+fn pattern(shape: [usize; 3], seed: usize) -> Array3<i16> {
+    let [nz, ny, nx] = shape;
+    Array3::from_shape_fn((nz, ny, nx), |(z, y, x)| {
+        let (fx, fy) = (x as f64 / nx as f64 - 0.5, y as f64 / ny as f64 - 0.5);
+        let r = (fx * fx / 0.2 + fy * fy / 0.12).sqrt();
+        let noise = ((x * 7919 + y * 104_729 + z * 1_299_709 + seed) % 41) as i16 - 20;
+        let vessel = ((x / 9 + y / 7 + z / 5) % 13 == 0) as i16 * 700;
+        if r > 1.0 {
+            -1000 + noise
+        } else if (fx.abs() - 0.2).abs() < 0.12 && fy.abs() < 0.25 {
+            -850 + noise + vessel
+        } else {
+            40 + noise
+        }
+    })
+}
+
+fn generate(data: &Path, tiny: bool) -> Result<()> {
+    let sizes = Sizes::new(tiny);
+    std::fs::create_dir_all(data)?;
+    let stamp = data.join("sizes.json");
+    let want = serde_json::to_string_pretty(&sizes)?;
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str())
+        && data.join("ct").is_dir()
+    {
+        eprintln!("workload data in {} is up to date", data.display());
+        return Ok(());
+    }
+    let ct = data.join("ct");
+    if ct.exists() {
+        std::fs::remove_dir_all(&ct)?;
+    }
+    eprintln!(
+        "writing a {:?} CT series to {}",
+        sizes.ct_shape,
+        ct.display()
+    );
+    let [nz, ny, nx] = sizes.ct_shape;
+    let spacing = sizes.ct_spacing;
+    let phantom = radlab_synth::Phantom {
+        hu: pattern(sizes.ct_shape, 0),
+        labels: Array3::zeros((nz, ny, nx)),
+        nodules: Vec::new(),
+        origin: [
+            -(nx as f64) * spacing[2] / 2.0,
+            -(ny as f64) * spacing[1] / 2.0,
+            0.0,
+        ],
+        spacing,
+    };
+    let case = radlab_synth::generate_case(&radlab_synth::CaseSpec {
+        shape: [1, 8, 8],
+        ..radlab_synth::CaseSpec::sample(300)
+    });
+    radlab_synth::writer::write_series(
+        &phantom,
+        &radlab_synth::writer::SeriesHeader {
+            seed: 300,
+            vendor: &radlab_synth::VENDORS[0],
+            identity: &case.identity,
+            burned_in: false,
+        },
+        &ct,
+    )?;
+    eprintln!("writing resample_in.npy {:?}", sizes.resample_shape);
+    let resample = pattern(sizes.resample_shape, 1).mapv(f32::from);
+    ndarray_npy::write_npy(data.join("resample_in.npy"), &resample)?;
+    eprintln!("writing sliding_in.npy {:?}", sizes.sliding_shape);
+    let sliding = pattern(sizes.sliding_shape, 2)
+        .mapv(|v| radlab_infer::card::window01(f32::from(v), -600.0, 1500.0));
+    ndarray_npy::write_npy(data.join("sliding_in.npy"), &sliding)?;
+    std::fs::write(&stamp, want)?;
+    Ok(())
+}
+
+/// Peak resident set size of this process, MB (VmHWM).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn sorted_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn hu_check(vol: &radlab_dicom::Volume) -> BTreeMap<String, f64> {
+    let v = vol.voxels.as_slice().unwrap_or(&[]);
+    let sum: f64 = v.par_iter().map(|&x| x as f64).sum();
+    let min = v.par_iter().copied().reduce(|| f32::INFINITY, f32::min);
+    let max = v.par_iter().copied().reduce(|| f32::NEG_INFINITY, f32::max);
+    BTreeMap::from([
+        ("voxels".into(), v.len() as f64),
+        ("sum".into(), sum),
+        ("min".into(), min as f64),
+        ("max".into(), max as f64),
+    ])
+}
+
+fn timed<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(Vec<f64>, T)> {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let out = f()?;
+        times.push(t.elapsed().as_secs_f64());
+        last = Some(out);
+    }
+    Ok((times, last.expect("runs >= 1")))
+}
+
+fn window_u8(values: &[f32], sizes: &Sizes) -> Result<Vec<u8>> {
+    let w = radlab_imaging::Window::new(
+        sizes.window.0,
+        sizes.window.1,
+        radlab_imaging::VoiFunction::Linear,
+    )?;
+    let mut out = radlab_dicom::volume::zeroed_u8(values.len());
+    w.to_u8_slice(values, &mut out);
+    Ok(out)
+}
+
+fn u8_check(out: &[u8]) -> BTreeMap<String, f64> {
+    BTreeMap::from([
+        (
+            "sum".into(),
+            out.par_iter().map(|&b| b as u64).sum::<u64>() as f64,
+        ),
+        (
+            "zeros".into(),
+            out.par_iter().filter(|&&b| b == 0).count() as f64,
+        ),
+        (
+            "full".into(),
+            out.par_iter().filter(|&&b| b == 255).count() as f64,
+        ),
+    ])
+}
+
+fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Result<RunResult> {
+    let (times, check) = match workload {
+        "load" => {
+            let (t, vol) = timed(runs, || {
+                Ok(radlab_dicom::load_path(&data.join("ct"), None)?)
+            })?;
+            (t, hu_check(&vol))
+        }
+        "rle" => {
+            let (t, vol) = timed(runs, || {
+                Ok(radlab_dicom::load_path(&data.join("rle"), None)?)
+            })?;
+            (t, hu_check(&vol))
+        }
+        "scan" => {
+            let files = sorted_files(&data.join("ct"))?;
+            let (t, order) = timed(runs, || {
+                let headers: Vec<radlab_dicom::header::ImageHeader> = files
+                    .par_iter()
+                    .map(|p| radlab_dicom::header::ImageHeader::read(p))
+                    .collect::<Result<_, _>>()?;
+                let placements: Vec<_> = headers.iter().map(|h| h.placements[0].clone()).collect();
+                let order = radlab_dicom::geometry::order_slices(&placements)
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                Ok(order
+                    .order
+                    .iter()
+                    .map(|&i| placements[i].instance_number.unwrap_or(0))
+                    .collect::<Vec<i64>>())
+            })?;
+            let weighted: f64 = order
+                .iter()
+                .enumerate()
+                .map(|(k, &n)| k as f64 * n as f64)
+                .sum();
+            (
+                t,
+                BTreeMap::from([
+                    ("files".into(), order.len() as f64),
+                    ("order_weighted_sum".into(), weighted),
+                ]),
+            )
+        }
+        "window" => {
+            let vol = radlab_dicom::load_path(&data.join("ct"), None)?;
+            let values = vol.voxels.as_slice().unwrap_or(&[]);
+            let (t, out) = timed(runs, || window_u8(values, sizes))?;
+            (t, u8_check(&out))
+        }
+        "resample" => {
+            let input: Array3<f32> = ndarray_npy::read_npy(data.join("resample_in.npy"))?;
+            let (t, out) = timed(runs, || {
+                Ok(radlab_imaging::resample::resample_linear(
+                    input.view(),
+                    sizes.resample_spacing,
+                    sizes.resample_target,
+                )?)
+            })?;
+            // Interior: output voxels whose sample point lies inside the input
+            // grid on every axis (the peer returns 0 past the last centre).
+            let dims = input.dim();
+            let n_in = [dims.0, dims.1, dims.2];
+            let lim: Vec<usize> = (0..3)
+                .map(|a| {
+                    let ratio = sizes.resample_target[a] / sizes.resample_spacing[a];
+                    (0..out.shape()[a])
+                        .take_while(|&i| i as f64 * ratio <= (n_in[a] - 1) as f64 + 1e-9)
+                        .count()
+                })
+                .collect();
+            let interior = out.slice(ndarray::s![..lim[0], ..lim[1], ..lim[2]]);
+            let sum: f64 = interior.iter().map(|&v| v as f64).sum();
+            (
+                t,
+                BTreeMap::from([
+                    ("nz".into(), out.shape()[0] as f64),
+                    ("ny".into(), out.shape()[1] as f64),
+                    ("nx".into(), out.shape()[2] as f64),
+                    ("interior_voxels".into(), interior.len() as f64),
+                    ("interior_sum".into(), sum),
+                ]),
+            )
+        }
+        "process" => {
+            // The whole job a script does: load, window, write the axial mid-slice.
+            let (t, sum) = timed(runs, || {
+                let vol = radlab_dicom::load_path(&data.join("ct"), None)?;
+                let values = vol.voxels.as_slice().unwrap_or(&[]);
+                let out = window_u8(values, sizes)?;
+                let [nz, ny, nx] = vol.shape();
+                let mid = &out[(nz / 2) * ny * nx..(nz / 2 + 1) * ny * nx];
+                let img = ndarray::ArrayView2::from_shape((ny, nx), mid)?;
+                radlab_imaging::planes::write_png(&data.join("process_radlab.png"), img)?;
+                Ok(mid.iter().map(|&b| b as u64).sum::<u64>())
+            })?;
+            (t, BTreeMap::from([("slice_sum".into(), sum as f64)]))
+        }
+        "sliding" => {
+            let input: Array3<f32> = ndarray_npy::read_npy(data.join("sliding_in.npy"))?;
+            let card = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../sample_data/models/nodule_segmenter.toml");
+            let mut model = radlab_infer::Model::load(
+                &card,
+                &radlab_infer::ModelOptions {
+                    device: radlab_infer::Device::Cpu,
+                    threads: None,
+                },
+            )?;
+            let settings = radlab_infer::SlidingWindow {
+                roi: sizes.sliding_roi,
+                overlap: sizes.sliding_overlap,
+                blend: radlab_infer::Blend::Constant,
+                batch: 1,
+                pad_value: 0.0,
+            };
+            let mut forwards = Vec::new();
+            let (t, out) = timed(runs, || {
+                let mut forward = 0.0;
+                let out = settings.run(
+                    input.view(),
+                    &mut |w| {
+                        let t = Instant::now();
+                        let o = model.run(w.into_dyn())?;
+                        forward += t.elapsed().as_secs_f64();
+                        o.into_iter()
+                            .next()
+                            .expect("one output")
+                            .into_dimensionality()
+                            .map_err(|e| radlab_infer::InferError::Settings(e.to_string()))
+                    },
+                    &mut |_, _| {},
+                )?;
+                forwards.push(forward);
+                Ok(out)
+            })?;
+            ndarray_npy::write_npy(data.join("sliding_radlab.npy"), &out)?;
+            let mean = out.iter().map(|&v| v as f64).sum::<f64>() / out.len() as f64;
+            let ratio: Vec<f64> = t.iter().zip(&forwards).map(|(a, b)| a / b).collect();
+            let mut sorted = ratio.clone();
+            sorted.sort_by(f64::total_cmp);
+            (
+                t,
+                BTreeMap::from([
+                    ("mean_probability".into(), mean),
+                    ("overhead_ratio".into(), sorted[sorted.len() / 2]),
+                    (
+                        "forwards_s".into(),
+                        forwards.iter().sum::<f64>() / forwards.len() as f64,
+                    ),
+                ]),
+            )
+        }
+        other => bail!(
+            "unknown workload '{other}': load, rle, scan, window, resample, process or sliding"
+        ),
+    };
+    Ok(RunResult {
+        times_s: times,
+        peak_rss_mb: peak_rss_mb(),
+        check,
+    })
+}
+
+fn baseline(data: &Path) -> Result<()> {
+    // Memory copy: 256 MiB, best of 5 (read + write counted).
+    let n = 256usize << 20;
+    let src = vec![1u8; n];
+    let mut dst = vec![0u8; n];
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        dst.copy_from_slice(&src);
+        std::hint::black_box(&dst);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let copy_gbps = 2.0 * n as f64 / best / 1e9;
+    // Warm file read of the CT series (read twice, the second timed).
+    let files = sorted_files(&data.join("ct"))?;
+    let read_all = || -> Result<u64> {
+        Ok(files
+            .par_iter()
+            .map(|p| std::fs::read(p).map(|b| b.len() as u64))
+            .collect::<std::io::Result<Vec<u64>>>()?
+            .iter()
+            .sum())
+    };
+    read_all()?;
+    let t = Instant::now();
+    let bytes = read_all()?;
+    let read_gbps = bytes as f64 / t.elapsed().as_secs_f64() / 1e9;
+    println!(
+        "{}",
+        serde_json::json!({"memcpy_gbps": copy_gbps, "file_read_gbps": read_gbps, "ct_bytes": bytes})
+    );
+    Ok(())
+}

@@ -1,0 +1,199 @@
+"""The Python peers of `cargo xtask bench`.
+
+    python peers.py gen-rle DATA            # RLE Lossless copy of the first slices
+    python peers.py run WORKLOAD DATA RUNS  # time one workload, print one JSON line
+
+Each `run` prints {"times_s": [...], "peak_rss_mb": ..., "check": {...}} like
+radlab-bench, so the harness can check that both computed the same thing
+before it compares times. Workloads: load (pydicom + numpy), load_sitk
+(SimpleITK), rle, scan, window, resample (SimpleITK), process, sliding
+(MONAI + onnxruntime; needs the MONAI venv).
+"""
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pydicom
+
+
+def sizes(data):
+    return json.loads((data / "sizes.json").read_text())
+
+
+def files(folder):
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def timed(runs, fn):
+    times, out = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return times, out
+
+
+def normal_of(ds):
+    o = np.asarray(ds.ImageOrientationPatient, dtype=np.float64)
+    return np.cross(o[:3], o[3:])
+
+
+def load_pydicom(folder):
+    """Read every file, rescale to HU as float32, sort by position along the normal."""
+    slices = []
+    for f in files(folder):
+        ds = pydicom.dcmread(f)
+        hu = ds.pixel_array.astype(np.float32) * np.float32(ds.RescaleSlope) + np.float32(ds.RescaleIntercept)
+        z = float(np.dot(np.asarray(ds.ImagePositionPatient, dtype=np.float64), normal_of(ds)))
+        slices.append((z, hu))
+    slices.sort(key=lambda s: s[0])
+    return np.stack([s[1] for s in slices])
+
+
+def hu_check(vol):
+    return {"voxels": float(vol.size), "sum": float(vol.sum(dtype=np.float64)),
+            "min": float(vol.min()), "max": float(vol.max())}
+
+
+def window_u8(vol, center, width):
+    """PS3.3 LINEAR, rounded half up, as a numpy user writes it (float32, in place)."""
+    t = vol - np.float32(center - 0.5)
+    t *= np.float32(255.0 / (width - 1.0))
+    t += np.float32(128.0)
+    np.floor(t, out=t)
+    np.clip(t, 0, 255, out=t)
+    return t.astype(np.uint8)
+
+
+def u8_check(out):
+    return {"sum": float(out.sum(dtype=np.uint64)), "zeros": float((out == 0).sum()),
+            "full": float((out == 255).sum())}
+
+
+def run(workload, data, runs):
+    s = sizes(data)
+    c, w = s["window"]
+    if workload == "load":
+        times, vol = timed(runs, lambda: load_pydicom(data / "ct"))
+        return times, hu_check(vol)
+    if workload == "load_sitk":
+        import SimpleITK as sitk
+
+        def load():
+            reader = sitk.ImageSeriesReader()
+            reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(data / "ct")))
+            return sitk.GetArrayFromImage(sitk.Cast(reader.Execute(), sitk.sitkFloat32))
+        times, vol = timed(runs, load)
+        return times, hu_check(vol)
+    if workload == "rle":
+        times, vol = timed(runs, lambda: load_pydicom(data / "rle"))
+        return times, hu_check(vol)
+    if workload == "scan":
+        def scan():
+            headers = [pydicom.dcmread(f, stop_before_pixels=True) for f in files(data / "ct")]
+            n = normal_of(headers[0])
+            headers.sort(key=lambda ds: float(np.dot(np.asarray(ds.ImagePositionPatient, dtype=np.float64), n)))
+            return [int(ds.InstanceNumber) for ds in headers]
+        times, order = timed(runs, scan)
+        return times, {"files": float(len(order)),
+                       "order_weighted_sum": float(sum(k * v for k, v in enumerate(order)))}
+    if workload == "window":
+        vol = load_pydicom(data / "ct")
+        times, out = timed(runs, lambda: window_u8(vol, c, w))
+        return times, u8_check(out)
+    if workload == "resample":
+        import SimpleITK as sitk
+        arr = np.load(data / "resample_in.npy")
+        spacing, target = s["resample_spacing"], s["resample_target"]
+        img = sitk.GetImageFromArray(arr)
+        img.SetSpacing((spacing[2], spacing[1], spacing[0]))
+        shape = [max(1, int(round(arr.shape[a] * spacing[a] / target[a]))) for a in range(3)]
+
+        def resample():
+            out = sitk.Resample(img, [shape[2], shape[1], shape[0]], sitk.Transform(), sitk.sitkLinear,
+                                (0.0, 0.0, 0.0), (target[2], target[1], target[0]),
+                                (1, 0, 0, 0, 1, 0, 0, 0, 1), 0.0, sitk.sitkFloat32)
+            return sitk.GetArrayFromImage(out)
+        times, out = timed(runs, resample)
+        lim = [sum(1 for i in range(out.shape[a]) if i * target[a] / spacing[a] <= arr.shape[a] - 1 + 1e-9)
+               for a in range(3)]
+        interior = out[:lim[0], :lim[1], :lim[2]]
+        return times, {"nz": float(out.shape[0]), "ny": float(out.shape[1]), "nx": float(out.shape[2]),
+                       "interior_voxels": float(interior.size),
+                       "interior_sum": float(interior.sum(dtype=np.float64))}
+    if workload == "process":
+        from PIL import Image
+
+        def process():
+            vol = load_pydicom(data / "ct")
+            out = window_u8(vol, c, w)
+            mid = out[out.shape[0] // 2]
+            Image.fromarray(mid).save(data / "process_python.png")
+            return int(mid.sum(dtype=np.uint64))
+        times, total = timed(runs, process)
+        return times, {"slice_sum": float(total)}
+    if workload == "sliding":
+        import onnxruntime
+        import torch
+        from monai.inferers import sliding_window_inference
+        torch.set_num_threads(2)
+        model = Path(__file__).resolve().parents[2] / "sample_data/models/nodule_segmenter.onnx"
+        session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        volume = torch.from_numpy(np.load(data / "sliding_in.npy")[None, None])
+        forward = [0.0]
+
+        def predictor(t):
+            start = time.perf_counter()
+            out = session.run(["probability"], {"volume": t.numpy()})[0]
+            forward[0] += time.perf_counter() - start
+            return torch.from_numpy(out)
+        forwards = []
+
+        def slide():
+            forward[0] = 0.0
+            with torch.no_grad():
+                out = sliding_window_inference(volume, tuple(s["sliding_roi"]), 1, predictor,
+                                               overlap=s["sliding_overlap"], mode="constant")
+            forwards.append(forward[0])
+            return np.asarray(out)[0]
+        times, out = timed(runs, slide)
+        ratios = sorted(t / f for t, f in zip(times, forwards))
+        return times, {"mean_probability": float(out.astype(np.float64).mean()),
+                       "overhead_ratio": ratios[len(ratios) // 2],
+                       "forwards_s": sum(forwards) / len(forwards)}
+    raise SystemExit(f"unknown workload {workload}")
+
+
+def gen_rle(data):
+    from pydicom.uid import RLELossless
+    s = sizes(data)
+    out = data / "rle"
+    out.mkdir(exist_ok=True)
+    want = s["rle_slices"]
+    if len(files(out)) == want:
+        return
+    for f in files(data / "ct")[:want]:
+        ds = pydicom.dcmread(f)
+        ds.compress(RLELossless, encoding_plugin="pylibjpeg")
+        ds.save_as(out / f.name, enforce_file_format=True)
+
+
+def main():
+    if sys.argv[1] == "gen-rle":
+        gen_rle(Path(sys.argv[2]))
+        return
+    workload, data, runs = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+    times, check = run(workload, data, runs)
+    print(json.dumps({"times_s": times, "peak_rss_mb": peak_rss_mb(), "check": check}))
+
+
+if __name__ == "__main__":
+    main()

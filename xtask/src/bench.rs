@@ -1,0 +1,495 @@
+//! `cargo xtask bench`: radlab and its Python peers on the same data, in the
+//! same run, alternating, with every output checked for equality before its
+//! time is believed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::provision;
+
+/// Options from the command line.
+pub struct Options {
+    /// Tiny sizes, one round: proves the harness and the equality checks.
+    pub check: bool,
+    /// Also time MONAI (needs torch; uses target/models-venv).
+    pub with_monai: bool,
+    /// Alternating rounds.
+    pub rounds: usize,
+    /// Timed repetitions inside each process.
+    pub runs: usize,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug)]
+struct RunResult {
+    times_s: Vec<f64>,
+    peak_rss_mb: f64,
+    check: BTreeMap<String, f64>,
+}
+
+/// How a row is judged.
+#[derive(Clone, Copy, Debug, Serialize)]
+enum Goal {
+    /// radlab's median must be at most this many seconds.
+    Seconds(f64),
+    /// radlab's total must be at most this multiple of its raw ONNX Runtime forwards.
+    OverheadRatio(f64),
+}
+
+struct Row {
+    name: &'static str,
+    /// The radlab workload, or None when radlab's part is not built yet.
+    radlab: Option<&'static str>,
+    /// (label, peer workload, needs MONAI).
+    peers: Vec<(&'static str, &'static str, bool)>,
+    goal: Goal,
+    /// Relative tolerance of the equality check.
+    tolerance: f64,
+    /// Time the whole process from outside (start-up and imports included).
+    whole_process: bool,
+    /// Check keys that are measurements, not results.
+    not_compared: &'static [&'static str],
+}
+
+fn rows() -> Vec<Row> {
+    let row = |name, radlab, peers, goal, tolerance| Row {
+        name,
+        radlab,
+        peers,
+        goal,
+        tolerance,
+        whole_process: false,
+        not_compared: &[],
+    };
+    vec![
+        row(
+            "CT series -> f32 HU volume (uncompressed)",
+            Some("load"),
+            vec![
+                ("pydicom + numpy", "load", false),
+                ("SimpleITK", "load_sitk", false),
+            ],
+            Goal::Seconds(0.150),
+            0.0,
+        ),
+        row(
+            "same, RLE Lossless slices",
+            Some("rle"),
+            vec![("pydicom + pylibjpeg-rle", "rle", false)],
+            Goal::Seconds(0.040),
+            0.0,
+        ),
+        row(
+            "header-only scan and sort",
+            Some("scan"),
+            vec![("pydicom", "scan", false)],
+            Goal::Seconds(0.030),
+            0.0,
+        ),
+        row(
+            "window f32 HU -> u8 (lung)",
+            Some("window"),
+            vec![("numpy in place", "window", false)],
+            Goal::Seconds(0.040),
+            1e-6,
+        ),
+        row(
+            "resample to 1 mm isotropic, trilinear",
+            Some("resample"),
+            vec![("SimpleITK", "resample", false)],
+            Goal::Seconds(0.6),
+            1e-5,
+        ),
+        row(
+            "Dice + IoU, two masks",
+            None,
+            vec![],
+            Goal::Seconds(0.015),
+            0.0,
+        ),
+        row("HD95 in mm", None, vec![], Goal::Seconds(0.2), 0.0),
+        row("FROC", None, vec![], Goal::Seconds(0.005), 0.0),
+        row(
+            "ECE, 1M predictions, 15 bins",
+            None,
+            vec![],
+            Goal::Seconds(0.005),
+            0.0,
+        ),
+        row(
+            "temperature scaling fit",
+            None,
+            vec![],
+            Goal::Seconds(0.030),
+            0.0,
+        ),
+        Row {
+            not_compared: &["overhead_ratio", "forwards_s"],
+            ..row(
+                "sliding window (segmenter)",
+                Some("sliding"),
+                vec![("MONAI + onnxruntime", "sliding", true)],
+                Goal::OverheadRatio(1.05),
+                1e-5,
+            )
+        },
+        Row {
+            whole_process: true,
+            ..row(
+                "whole process: load + window + PNG",
+                Some("process"),
+                vec![("python script", "process", false)],
+                Goal::Seconds(0.3),
+                0.0,
+            )
+        },
+    ]
+}
+
+fn run_json(cmd: &mut Command) -> Result<(RunResult, f64)> {
+    let start = Instant::now();
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    let wall = start.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .with_context(|| format!("{cmd:?} printed no JSON"))?;
+    Ok((serde_json::from_str(line)?, wall))
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        f64::NAN
+    } else {
+        s[s.len() / 2]
+    }
+}
+
+#[derive(Serialize)]
+struct PeerResult {
+    peer: String,
+    median_s: f64,
+    min_s: f64,
+    max_s: f64,
+    peak_rss_mb: f64,
+    ratio_peer_over_radlab: f64,
+    equal: bool,
+    differences: Vec<String>,
+    check: BTreeMap<String, f64>,
+}
+
+#[derive(Serialize)]
+struct RowResult {
+    workload: String,
+    built: bool,
+    radlab_median_s: Option<f64>,
+    radlab_min_s: Option<f64>,
+    radlab_max_s: Option<f64>,
+    radlab_peak_rss_mb: Option<f64>,
+    radlab_check: BTreeMap<String, f64>,
+    peers: Vec<PeerResult>,
+    goal: Goal,
+    /// "pass", "FAIL", "not built", "wrong answer" or "check only".
+    verdict: String,
+    fraction_of_memory_bandwidth: Option<f64>,
+}
+
+/// Run the benchmark.
+pub fn bench(root: &Path, opts: &Options) -> Result<()> {
+    provision::run(crate::cargo().current_dir(root).args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "radlab-bench",
+    ]))?;
+    let exe = root.join("target/release/radlab-bench");
+    let data = root
+        .join("target/bench-data")
+        .join(if opts.check { "tiny" } else { "full" });
+    let mut generate = Command::new(&exe);
+    generate.args(["gen", "--data"]).arg(&data);
+    if opts.check {
+        generate.arg("--tiny");
+    }
+    provision::run(&mut generate)?;
+    let py = provision::venv(
+        root,
+        "bench-venv",
+        &root.join("tools/bench/requirements.txt"),
+    )?;
+    let peers_py = root.join("tools/bench/peers.py");
+    provision::run(Command::new(&py).arg(&peers_py).arg("gen-rle").arg(&data))?;
+    provision::onnx_runtime(root)?;
+    let monai_py = if opts.with_monai {
+        Some(provision::venv(
+            root,
+            "models-venv",
+            &root.join("tools/models/requirements.txt"),
+        )?)
+    } else {
+        None
+    };
+    let (rounds, runs) = if opts.check {
+        (1, 1)
+    } else {
+        (opts.rounds.max(1), opts.runs.max(1))
+    };
+
+    let base_out = Command::new(&exe)
+        .args(["baseline", "--data"])
+        .arg(&data)
+        .output()?;
+    let base: serde_json::Value = serde_json::from_slice(&base_out.stdout).unwrap_or_default();
+    let memcpy_gbps = base["memcpy_gbps"].as_f64().unwrap_or(f64::NAN);
+    let read_gbps = base["file_read_gbps"].as_f64().unwrap_or(f64::NAN);
+    let ct_bytes = base["ct_bytes"].as_f64().unwrap_or(0.0);
+    eprintln!(
+        "machine: memory copy {memcpy_gbps:.1} GB/s (read + write), warm file read {read_gbps:.1} GB/s; {rounds} round(s) x {runs} run(s)"
+    );
+
+    let mut results = Vec::new();
+    for row in rows() {
+        let Some(workload) = row.radlab else {
+            eprintln!("{}: not built", row.name);
+            results.push(RowResult {
+                workload: row.name.into(),
+                built: false,
+                radlab_median_s: None,
+                radlab_min_s: None,
+                radlab_max_s: None,
+                radlab_peak_rss_mb: None,
+                radlab_check: BTreeMap::new(),
+                peers: vec![],
+                goal: row.goal,
+                verdict: "not built".into(),
+                fraction_of_memory_bandwidth: None,
+            });
+            continue;
+        };
+        eprintln!("{} ...", row.name);
+        let per_call = if row.whole_process { 1 } else { runs };
+        let calls = if row.whole_process {
+            rounds * runs
+        } else {
+            rounds
+        };
+        let mut radlab_times = Vec::new();
+        let mut radlab_last: Option<RunResult> = None;
+        let mut peer_times: Vec<Vec<f64>> = vec![Vec::new(); row.peers.len()];
+        let mut peer_last: Vec<Option<RunResult>> = vec![None; row.peers.len()];
+        for _ in 0..calls {
+            for (k, (_, peer_workload, needs_monai)) in row.peers.iter().enumerate() {
+                let python = match (needs_monai, &monai_py) {
+                    (true, Some(p)) => p,
+                    (true, None) => continue,
+                    (false, _) => &py,
+                };
+                let (r, wall) = run_json(
+                    Command::new(python)
+                        .arg(&peers_py)
+                        .args(["run", peer_workload])
+                        .arg(&data)
+                        .arg(per_call.to_string()),
+                )?;
+                if row.whole_process {
+                    peer_times[k].push(wall);
+                } else {
+                    peer_times[k].extend(&r.times_s);
+                }
+                peer_last[k] = Some(r);
+            }
+            let (r, wall) = run_json(
+                Command::new(&exe)
+                    .args(["run", workload, "--data"])
+                    .arg(&data)
+                    .args(["--runs", &per_call.to_string()]),
+            )?;
+            if row.whole_process {
+                radlab_times.push(wall);
+            } else {
+                radlab_times.extend(&r.times_s);
+            }
+            radlab_last = Some(r);
+        }
+        let radlab = radlab_last.expect("at least one call");
+        let radlab_median = median(&radlab_times);
+        let mut peers = Vec::new();
+        let mut all_equal = true;
+        for (k, (label, _, _)) in row.peers.iter().enumerate() {
+            let Some(p) = &peer_last[k] else {
+                continue;
+            };
+            let mut differences = Vec::new();
+            for (key, &a) in &radlab.check {
+                if row.not_compared.contains(&key.as_str()) {
+                    continue;
+                }
+                match p.check.get(key) {
+                    Some(&b) if (a - b).abs() <= row.tolerance * b.abs().max(1.0) => {}
+                    Some(&b) => differences.push(format!("{key}: radlab {a} vs {b}")),
+                    None => differences.push(format!("{key}: peer did not report it")),
+                }
+            }
+            all_equal &= differences.is_empty();
+            let pm = median(&peer_times[k]);
+            peers.push(PeerResult {
+                peer: label.to_string(),
+                median_s: pm,
+                min_s: peer_times[k].iter().copied().fold(f64::INFINITY, f64::min),
+                max_s: peer_times[k].iter().copied().fold(0.0, f64::max),
+                peak_rss_mb: p.peak_rss_mb,
+                ratio_peer_over_radlab: pm / radlab_median,
+                equal: differences.is_empty(),
+                differences,
+                check: p.check.clone(),
+            });
+        }
+        let met = match row.goal {
+            Goal::Seconds(s) => radlab_median <= s,
+            Goal::OverheadRatio(r) => radlab.check.get("overhead_ratio").is_some_and(|&x| x <= r),
+        };
+        let verdict = if !all_equal {
+            "wrong answer"
+        } else if opts.check {
+            "check only"
+        } else if met {
+            "pass"
+        } else {
+            "FAIL"
+        };
+        let voxels = radlab.check.get("voxels").copied().unwrap_or(0.0);
+        let fraction = match workload {
+            "load" => Some((ct_bytes + 4.0 * voxels) / radlab_median / 1e9 / memcpy_gbps),
+            // f32 read (twice the int16 pixel bytes) + u8 written (half of them).
+            "window" => Some(2.5 * ct_bytes / radlab_median / 1e9 / memcpy_gbps),
+            _ => None,
+        };
+        results.push(RowResult {
+            workload: row.name.into(),
+            built: true,
+            radlab_median_s: Some(radlab_median),
+            radlab_min_s: Some(radlab_times.iter().copied().fold(f64::INFINITY, f64::min)),
+            radlab_max_s: Some(radlab_times.iter().copied().fold(0.0, f64::max)),
+            radlab_peak_rss_mb: Some(radlab.peak_rss_mb),
+            radlab_check: radlab.check.clone(),
+            peers,
+            goal: row.goal,
+            verdict: verdict.into(),
+            fraction_of_memory_bandwidth: fraction,
+        });
+    }
+
+    let table = markdown(&results, memcpy_gbps, read_gbps, opts);
+    println!("{table}");
+    let out_dir = if opts.check {
+        root.join("target/bench-check")
+    } else {
+        root.join("bench")
+    };
+    std::fs::create_dir_all(&out_dir)?;
+    let json = serde_json::json!({
+        "machine": {"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+                    "memcpy_gbps": memcpy_gbps, "file_read_gbps": read_gbps},
+        "rounds": rounds, "runs_per_process": runs, "tiny": opts.check, "with_monai": opts.with_monai,
+        "rows": results,
+    });
+    write(
+        &out_dir.join("results.json"),
+        &(serde_json::to_string_pretty(&json)? + "\n"),
+    )?;
+    write(&out_dir.join("results.md"), &table)?;
+    eprintln!("wrote {}", out_dir.join("results.md").display());
+    let wrong: Vec<&str> = results
+        .iter()
+        .filter(|r| r.verdict == "wrong answer")
+        .map(|r| r.workload.as_str())
+        .collect();
+    if !wrong.is_empty() {
+        bail!("radlab and its peers disagree on: {}", wrong.join("; "));
+    }
+    Ok(())
+}
+
+fn write(path: &PathBuf, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn markdown(results: &[RowResult], memcpy: f64, read: f64, opts: &Options) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "radlab vs Python peers ({}; memory copy {memcpy:.1} GB/s, warm file read {read:.1} GB/s)\n\n",
+        if opts.check { "tiny sizes, harness check only" } else { "full sizes" }
+    ));
+    s.push_str("| workload | peer | peer median | radlab median (min-max) | peer / radlab | radlab peak MB | goal | result |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|\n");
+    for r in results {
+        let goal = match r.goal {
+            Goal::Seconds(x) => format!("<= {:.0} ms", x * 1e3),
+            Goal::OverheadRatio(x) => format!("<= {x}x forwards"),
+        };
+        if !r.built {
+            s.push_str(&format!(
+                "| {} | | | not built | | | {goal} | not built |\n",
+                r.workload
+            ));
+            continue;
+        }
+        let radlab = format!(
+            "{:.1} ms ({:.1}-{:.1})",
+            r.radlab_median_s.unwrap_or(f64::NAN) * 1e3,
+            r.radlab_min_s.unwrap_or(f64::NAN) * 1e3,
+            r.radlab_max_s.unwrap_or(f64::NAN) * 1e3
+        );
+        let mut extra = String::new();
+        if let Some(f) = r.fraction_of_memory_bandwidth {
+            extra.push_str(&format!("; {:.0}% of memory-copy bandwidth", f * 100.0));
+        }
+        if let Some(x) = r.radlab_check.get("overhead_ratio") {
+            extra.push_str(&format!("; total = {x:.3}x forwards"));
+        }
+        let verdict = format!("{}{extra}", r.verdict);
+        let peak = r.radlab_peak_rss_mb.unwrap_or(0.0);
+        if r.peers.is_empty() {
+            s.push_str(&format!(
+                "| {} | (peer not run{}) | | {radlab} | | {peak:.0} | {goal} | {verdict} |\n",
+                r.workload,
+                if r.workload.starts_with("sliding") {
+                    ": add --with-monai"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for p in &r.peers {
+            s.push_str(&format!(
+                "| {} | {} | {:.1} ms | {radlab} | {:.2} | {peak:.0} (peer {:.0}) | {goal} | {verdict}{} |\n",
+                r.workload,
+                p.peer,
+                p.median_s * 1e3,
+                p.ratio_peer_over_radlab,
+                p.peak_rss_mb,
+                if p.equal { "" } else { "; DIFFERS" }
+            ));
+        }
+    }
+    s
+}
