@@ -76,6 +76,17 @@ fn fast_paths_match_the_definition_on_every_int16() {
     let mut all: Vec<f32> = (i16::MIN..=i16::MAX).map(f32::from).collect();
     all.extend((-3000..3000).map(|i| i as f32 + 0.5));
     all.extend((-3000..3000).map(|i| i as f32 * 0.37));
+    // Values near the ramp's ends and beyond, and the non-numbers.
+    all.extend((-40_000..40_000).map(|i| i as f32 * 0.9999));
+    all.extend([
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e30,
+        -1e30,
+        3e9,
+        -3e9,
+    ]);
     for (c, width) in [
         (40.0, 400.0),
         (-600.0, 1500.0),
@@ -83,6 +94,11 @@ fn fast_paths_match_the_definition_on_every_int16() {
         (2048.0, 4096.0),
         (35.5, 2.0),
         (-0.25, 7.0),
+        // Narrow windows far from zero: f32 alone is not exact there.
+        (3000.0, 2.0),
+        (-20_000.5, 3.0),
+        (40.3, 401.7),
+        (1e5, 2e5),
     ] {
         for f in [
             VoiFunction::Linear,

@@ -177,12 +177,13 @@ pub fn stats_of(values: &[f32]) -> Stats {
     }
 }
 
-/// Advise the kernel to back a large allocation with transparent huge pages.
+/// Advise the kernel to back a large allocation with transparent huge pages,
+/// and fault it in at once.
 ///
 /// The first touch of a 300 x 512 x 512 f32 volume otherwise costs ~77 000
 /// page faults, which on a virtual machine took longer (~180 ms) than reading
 /// and decoding the whole series. No effect off Linux or on small buffers.
-fn advise_huge_pages<T>(v: &[T]) {
+fn advise_huge_pages<T>(v: &[T], populate: bool) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
@@ -195,12 +196,23 @@ fn advise_huge_pages<T>(v: &[T]) {
                 // SAFETY: the range lies inside this slice's own allocation;
                 // MADV_HUGEPAGE only changes how the kernel backs the pages
                 // (their contents are kept), and a failure is harmless.
+                // MADV_POPULATE_WRITE (Linux 5.14+) then faults the range in
+                // one call instead of one fault per page on first touch
+                // (older kernels refuse it, harmlessly).
+                const MADV_POPULATE_WRITE: libc::c_int = 23;
                 unsafe {
                     libc::madvise(
                         aligned as *mut libc::c_void,
                         end - aligned,
                         libc::MADV_HUGEPAGE,
                     );
+                    if populate {
+                        libc::madvise(
+                            aligned as *mut libc::c_void,
+                            end - aligned,
+                            MADV_POPULATE_WRITE,
+                        );
+                    }
                 }
             }
         }
@@ -212,14 +224,19 @@ fn advise_huge_pages<T>(v: &[T]) {
 /// A zeroed `f32` buffer of `len` values, backed by huge pages where possible.
 pub fn zeroed_f32(len: usize) -> Vec<f32> {
     let v = vec![0f32; len];
-    advise_huge_pages(&v);
+    // Not populated: the loader's threads fault their own slices in parallel,
+    // which measured faster (75 ms vs 100 ms for 300 x 512 x 512) than one
+    // populating call up front.
+    advise_huge_pages(&v, false);
     v
 }
 
 /// A zeroed `u8` buffer of `len` values, backed by huge pages where possible.
 pub fn zeroed_u8(len: usize) -> Vec<u8> {
     let v = vec![0u8; len];
-    advise_huge_pages(&v);
+    // Populated: windowing writes it in one pass right after, and faulting
+    // it in one call cut a 300 x 512 x 512 window from ~120 to ~40 ms.
+    advise_huge_pages(&v, true);
     v
 }
 

@@ -177,14 +177,55 @@ impl Window {
         const CHUNK: usize = 1 << 15;
         match self.ramp() {
             Some(r) => {
-                // CT values are integers almost always: look those up in a
-                // table of the ramp (built with the same exact rounding), and
-                // compute the rest. Outside the table the output is 0 or 255.
                 let (lo, hi) = self.limits();
                 let first = lo.floor().max(-1e6) as i32;
                 let last = hi.ceil().min(1e6) as i32;
-                let table: Vec<u8> = (first..=last).map(|i| r.grey(f64::from(i))).collect();
+                // A 4-lane f32 ramp. Rounding in f32 is monotone, so if it
+                // gives the exact grey level for every integer from `first`
+                // to `last` (checked here, once per window), it is exact for
+                // every integer value, which is what CT holds. The rare
+                // non-integer values inside the ramp are redone exactly.
+                let shift = (r.offset - r.c) as f32;
+                let a = (255.0 * r.inv) as f32;
+                let fast = move |x: f32| -> u8 {
+                    let y = (x + shift) * a + 128.0;
+                    // SAFETY: max/min map every input, NaN included, into
+                    // [0, 255], so the conversion is in range. (clamp would
+                    // keep NaN, which is why it is not used.)
+                    #[allow(clippy::manual_clamp)]
+                    let q: i32 = unsafe { y.max(0.0).min(255.0).to_int_unchecked() };
+                    q as u8
+                };
+                let exact_on_integers =
+                    (first..=last).all(|i| fast(i as f32) == r.grey(f64::from(i)));
                 let (first_f, last_f) = (first as f32, last as f32);
+                if exact_on_integers {
+                    values
+                        .par_chunks(CHUNK)
+                        .zip(out.par_chunks_mut(CHUNK))
+                        .for_each(|(v, o)| {
+                            let mut fractional = 0u32;
+                            for (o, &x) in o.iter_mut().zip(v) {
+                                *o = fast(x);
+                                let inside = (x > first_f) & (x < last_f);
+                                // SAFETY: inside the ramp |x| < 1e6 + 1.
+                                let whole =
+                                    inside && unsafe { x.to_int_unchecked::<i32>() } as f32 == x;
+                                fractional += u32::from(inside & !whole);
+                            }
+                            if fractional > 0 {
+                                for (o, &x) in o.iter_mut().zip(v) {
+                                    if x > first_f && x < last_f && x.fract() != 0.0 {
+                                        *o = r.grey(f64::from(x));
+                                    }
+                                }
+                            }
+                        });
+                    return;
+                }
+                // Otherwise: a table of the exact ramp for integers, the
+                // exact ramp for the rest.
+                let table: Vec<u8> = (first..=last).map(|i| r.grey(f64::from(i))).collect();
                 values
                     .par_chunks(CHUNK)
                     .zip(out.par_chunks_mut(CHUNK))
