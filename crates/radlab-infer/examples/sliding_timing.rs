@@ -2,7 +2,7 @@
 //! 160 x 256 x 256 phantom (roi 64 x 128 x 128, overlap 0.25: 27 windows)
 //! and compare the total with the sum of the raw ONNX Runtime forward calls
 //! inside it. Writes the windowed input to `target/bench-data/` so the
-//! Python peer (tools/models/bench_sliding.py, MONAI) runs on the same data.
+//! Python peer (MONAI, `tools/bench/peers.py sliding`) can run on the same data.
 //!
 //! ```text
 //! cargo run --release -p radlab-infer --example sliding_timing -- [RUNS] [BATCH]
