@@ -22,6 +22,7 @@ pub mod geometry;
 pub mod header;
 pub mod json;
 pub mod pixels;
+pub mod rle;
 pub mod scan;
 pub mod summary;
 pub mod uid;

@@ -12,6 +12,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::{DicomError, Result};
 use crate::file::error_chain;
+use crate::rle;
 
 /// How stored pixel values are laid out, from the Image Pixel module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +156,15 @@ pub fn convert_frame(raw: &[u8], layout: &PixelLayout, rescale: Rescale, out: &m
     }
 }
 
+/// RLE Lossless, decoded by [`crate::rle`].
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+thread_local! {
+    /// Per-thread RLE buffers (byte planes, interleaved samples), reused across files.
+    static RLE_SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// The transfer syntax's name, or "unknown transfer syntax".
 pub fn transfer_syntax_name(uid: &str) -> String {
     TransferSyntaxRegistry
@@ -233,6 +243,47 @@ pub fn decode_frames(
                 convert_frame(&bytes[frame * fb..(frame + 1) * fb], layout, rescale, out);
             }
             Ok(())
+        }
+        Value::PixelSequence(seq) if ts_uid == RLE_LOSSLESS => {
+            let fragments = seq.fragments();
+            let bps = usize::from(layout.bits_allocated / 8);
+            let pixels = layout.rows * layout.cols;
+            // PS3.5 A.4.2: each RLE frame is exactly one fragment.
+            let joined;
+            let frame_data = |frame: usize| -> Option<&[u8]> {
+                if fragments.len() == number_of_frames {
+                    fragments.get(frame).map(|f| f.as_slice())
+                } else {
+                    None
+                }
+            };
+            let single: Option<&[u8]> = if number_of_frames == 1 && fragments.len() > 1 {
+                joined = fragments.concat();
+                Some(&joined)
+            } else {
+                None
+            };
+            RLE_SCRATCH.with_borrow_mut(|(planes, raw)| {
+                for (frame, out, rescale) in targets {
+                    let data = single.or_else(|| frame_data(frame)).ok_or_else(|| {
+                        DicomError::Decode {
+                            path: path.to_owned(),
+                            reason: format!(
+                                "RLE Lossless: {} fragment(s) for {number_of_frames} frame(s); each frame must be one fragment",
+                                fragments.len()
+                            ),
+                        }
+                    })?;
+                    rle::decode_frame(data, pixels, bps, planes, raw).map_err(|reason| {
+                        DicomError::Decode {
+                            path: path.to_owned(),
+                            reason: format!("frame {frame}: {reason}"),
+                        }
+                    })?;
+                    convert_frame(raw, layout, rescale, out);
+                }
+                Ok(())
+            })
         }
         Value::PixelSequence(_) => {
             if !can_decode(&ts_uid) {
