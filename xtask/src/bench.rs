@@ -91,9 +91,9 @@ fn rows() -> Vec<Row> {
             0.0,
         ),
         row(
-            "window f32 HU -> u8 (lung)",
+            "window f32 HU -> u8 (lung), into a reused buffer",
             Some("window"),
-            vec![("numpy in place", "window", false)],
+            vec![("numpy, preallocated buffers", "window", false)],
             Goal::Seconds(0.040),
             1e-6,
         ),
