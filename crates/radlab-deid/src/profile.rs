@@ -420,9 +420,7 @@ impl Deidentifier {
                     Applied::New(strs(shifted))
                 }
                 VR::TM => Applied::Same,
-                // A PN with a component separator: a bare word is the retired form.
-                VR::PN => s("ANONYMIZED^ANONYMIZED"),
-                VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::CS | VR::AE => {
+                VR::PN | VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::CS | VR::AE => {
                     match value_text() {
                         Some(v) => {
                             let cleaned: Vec<String> =
@@ -479,6 +477,8 @@ impl Deidentifier {
             VR::SH | VR::LO if is_identifier(tag) && !first.is_empty() => {
                 s(&self.config.key.pseudonym(&first))
             }
+            // A PN with a component separator: a bare word is the retired form.
+            VR::PN => s("ANONYMIZED^ANONYMIZED"),
             // A PN with a component separator: a bare word is the retired form.
             VR::PN => s("ANONYMIZED^ANONYMIZED"),
             VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE | VR::CS => {
