@@ -479,8 +479,6 @@ impl Deidentifier {
             }
             // A PN with a component separator: a bare word is the retired form.
             VR::PN => s("ANONYMIZED^ANONYMIZED"),
-            // A PN with a component separator: a bare word is the retired form.
-            VR::PN => s("ANONYMIZED^ANONYMIZED"),
             VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE | VR::CS => {
                 s("ANONYMIZED")
             }
