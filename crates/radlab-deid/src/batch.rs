@@ -98,6 +98,9 @@ pub fn list_files(input: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Media Storage Directory Storage (DICOMDIR).
+const DICOMDIR: &str = "1.2.840.10008.1.3.10";
+
 struct Done {
     rel: String,
     result: Result<(Vec<u8>, String, Vec<Change>), (&'static str, String)>,
@@ -228,6 +231,23 @@ fn one_file(deid: &Deidentifier, path: &Path, rel: String) -> Done {
             };
         }
     };
+    if obj
+        .meta()
+        .media_storage_sop_class_uid
+        .trim_end_matches(['\0', ' '])
+        == DICOMDIR
+    {
+        return Done {
+            rel,
+            result: Err((
+                "refused",
+                "a DICOMDIR indexes files by path and byte offset; make a new one from the de-identified files"
+                    .into(),
+            )),
+            needles: Vec::new(),
+            kept: Default::default(),
+        };
+    }
     let (found, mut kept) = needles_and_kept(deid, &obj);
     // The file meta group names software, not people: its UIDs stay.
     let meta = obj.meta();
@@ -266,7 +286,7 @@ fn one_file(deid: &Deidentifier, path: &Path, rel: String) -> Done {
                 Err(e) => Err(("refused", format!("cannot encode the result: {e}"))),
             }
         }
-        Err(e) => Err(("refused", strip_path(&e.to_string(), path))),
+        Err(e) => Err(("refused", strip_path(&e.to_string(), Path::new(&rel)))),
     };
     Done {
         rel,

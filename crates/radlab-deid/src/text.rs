@@ -150,6 +150,18 @@ fn walk(
         } else {
             continue;
         };
+        // Private creators name software, not people.
+        if private && (0x0010..=0x00FF).contains(&tag.element()) {
+            if let Ok(v) = e.value().to_str() {
+                kept.insert(v.trim_matches(['\0', ' ']).to_ascii_uppercase());
+            }
+            continue;
+        }
+        // A private value kept by the safe list is not evidence that its
+        // content is harmless: it is neither a needle nor an excuse.
+        if private && action == Action::Keep {
+            continue;
+        }
         let keep = action == Action::Keep
             || (action == Action::Clean && matches!(vr, VR::TM))
             || vr == VR::CS
