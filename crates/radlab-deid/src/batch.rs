@@ -101,9 +101,16 @@ pub fn list_files(input: &Path) -> Vec<PathBuf> {
 /// Media Storage Directory Storage (DICOMDIR).
 const DICOMDIR: &str = "1.2.840.10008.1.3.10";
 
+/// An encoded output, its new SOP Instance UID and the changes made.
+struct Written {
+    bytes: Vec<u8>,
+    sop: String,
+    changes: Vec<Change>,
+}
+
 struct Done {
     rel: String,
-    result: Result<(Vec<u8>, String, Vec<Change>), (&'static str, String)>,
+    result: Result<Written, (&'static str, String)>,
     needles: Vec<Needle>,
     kept: std::collections::BTreeSet<String>,
 }
@@ -169,7 +176,11 @@ pub fn deidentify_folder(
     let mut used = std::collections::BTreeSet::new();
     for d in done {
         match d.result {
-            Ok((bytes, sop, changes)) => {
+            Ok(Written {
+                bytes,
+                sop,
+                changes,
+            }) => {
                 let mut name = format!("{sop}.dcm");
                 let mut k = 2;
                 while !used.insert(name.clone()) {
@@ -281,7 +292,11 @@ fn one_file(deid: &Deidentifier, path: &Path, rel: String) -> Done {
                     } else {
                         deid.config().key.uid(&rel)
                     };
-                    Ok((bytes, sop, changes))
+                    Ok(Written {
+                        bytes,
+                        sop,
+                        changes,
+                    })
                 }
                 Err(e) => Err(("refused", format!("cannot encode the result: {e}"))),
             }

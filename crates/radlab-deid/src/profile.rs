@@ -183,7 +183,9 @@ impl Deidentifier {
         };
         let mut changes = Vec::new();
         let mut out = self.dataset(obj, "", &ctx, &mut changes);
-        if clean_pixels {
+        // Rectangles are blanked where text is said to be burned in; other
+        // objects keep their pixels untouched.
+        if burned && clean_pixels {
             self.clean_pixels(name, obj, &mut out)?;
             put_str(&mut out, tags::BURNED_IN_ANNOTATION, VR::CS, "NO");
         }

@@ -146,7 +146,8 @@ pub enum ProfileOption {
     CleanStructuredContent,
     /// Clean Graphics Option (113103).
     CleanGraphics,
-    /// Clean Pixel Data Option (113101): blank configured rectangles.
+    /// Clean Pixel Data Option (113101): blank configured rectangles of the
+    /// objects whose BurnedInAnnotation is YES.
     CleanPixelData,
 }
 

@@ -1,0 +1,989 @@
+//! The graded checks of lab-deid. Messages name the clause or convention
+//! broken and show expected vs got on a small example.
+
+use std::collections::BTreeSet;
+
+use dicom_core::value::{DataSetSequence, Value};
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::meta::FileMetaTableBuilder;
+use dicom_object::{DefaultDicomObject, InMemDicomObject};
+use radlab_deid::keyed::days_between;
+use radlab_dicom::attrs;
+use radlab_grade::{Check, Kind, Outcome, Visibility};
+
+use crate::tasks::{
+    Action, Key, PipelineSettings, ProfileOption, REFERENCE, SafePrivate, Table, Tasks, put,
+};
+
+fn table() -> Table {
+    Table::standard()
+}
+
+fn act(t: &'static Tasks, tag: Tag, vr: VR, options: &[ProfileOption]) -> Action {
+    let table = table();
+    let rule = table.rule(tag).expect("tag in Table E.1-1");
+    (t.action_for)(rule, vr, options)
+}
+
+fn expect_actions(
+    t: &'static Tasks,
+    cases: &[(Tag, VR, &[ProfileOption], Action, &str)],
+    rule: &str,
+) -> Outcome {
+    for (tag, vr, options, want, name) in cases {
+        let got = act(t, *tag, *vr, options);
+        if got != *want {
+            return Err(format!(
+                "{name} {} with options {:?}: expected {:?} ({}), got {:?} ({}).\n{rule}",
+                attrs::tag_string(*tag),
+                options.iter().map(|o| o.name()).collect::<Vec<_>>(),
+                want,
+                want.letter(),
+                got,
+                got.letter()
+            ));
+        }
+    }
+    Ok(format!(
+        "{} attributes resolved as Table E.1-1 says",
+        cases.len()
+    ))
+}
+
+fn action_worked(t: &'static Tasks) -> Outcome {
+    expect_actions(
+        t,
+        &[
+            (
+                tags::PATIENT_NAME,
+                VR::PN,
+                &[],
+                Action::Zero,
+                "Patient's Name",
+            ),
+            (
+                tags::ACCESSION_NUMBER,
+                VR::SH,
+                &[],
+                Action::Zero,
+                "Accession Number",
+            ),
+            (
+                tags::STUDY_INSTANCE_UID,
+                VR::UI,
+                &[],
+                Action::Uid,
+                "Study Instance UID",
+            ),
+            (
+                tags::OTHER_PATIENT_I_DS_SEQUENCE,
+                VR::SQ,
+                &[],
+                Action::Remove,
+                "Other Patient IDs Sequence",
+            ),
+            (
+                tags::PATIENT_AGE,
+                VR::AS,
+                &[],
+                Action::Remove,
+                "Patient's Age",
+            ),
+            (
+                tags::REQUESTED_PROCEDURE_DESCRIPTION,
+                VR::LO,
+                &[],
+                Action::Zero,
+                "Requested Procedure Description (X/Z)",
+            ),
+        ],
+        "Read the Basic Prof. column of PS3.15 Table E.1-1; X/Z becomes Z (a Type 2 attribute must stay, empty).",
+    )
+}
+
+fn action_type1(t: &'static Tasks) -> Outcome {
+    expect_actions(
+        t,
+        &[
+            (
+                tags::INSTITUTION_NAME,
+                VR::LO,
+                &[],
+                Action::Dummy,
+                "Institution Name (X/Z/D)",
+            ),
+            (
+                tags::PATIENT_ID,
+                VR::LO,
+                &[],
+                Action::Dummy,
+                "Patient ID (Z/D)",
+            ),
+            (
+                tags::CONTENT_DATE,
+                VR::DA,
+                &[],
+                Action::Dummy,
+                "Content Date (X/D)",
+            ),
+            (
+                tags::STATION_NAME,
+                VR::SH,
+                &[],
+                Action::Dummy,
+                "Station Name (X/Z/D)",
+            ),
+        ],
+        "A code that allows D must give D when the IOD is unknown: a Type 1 attribute removed (X) or emptied (Z) makes the object invalid; replace it by a dummy.",
+    )
+}
+
+fn action_options(t: &'static Tasks) -> Outcome {
+    use ProfileOption::*;
+    expect_actions(
+        t,
+        &[
+            (
+                tags::STUDY_DATE,
+                VR::DA,
+                &[RetainModifiedDates],
+                Action::Clean,
+                "Study Date",
+            ),
+            (
+                tags::STUDY_DATE,
+                VR::DA,
+                &[RetainFullDates],
+                Action::Keep,
+                "Study Date",
+            ),
+            (
+                tags::PATIENT_AGE,
+                VR::AS,
+                &[RetainPatientCharacteristics],
+                Action::Keep,
+                "Patient's Age",
+            ),
+            (
+                tags::STUDY_INSTANCE_UID,
+                VR::UI,
+                &[RetainUids],
+                Action::Keep,
+                "Study Instance UID",
+            ),
+            (
+                tags::STATION_NAME,
+                VR::SH,
+                &[RetainDeviceIdentity],
+                Action::Keep,
+                "Station Name",
+            ),
+            (
+                tags::STUDY_DESCRIPTION,
+                VR::LO,
+                &[CleanDescriptors],
+                Action::Clean,
+                "Study Description",
+            ),
+            (
+                tags::PATIENT_NAME,
+                VR::PN,
+                &[RetainModifiedDates, CleanDescriptors],
+                Action::Zero,
+                "Patient's Name",
+            ),
+        ],
+        "An option column's code replaces the Basic Profile's for the attributes it names; other attributes keep the Basic Profile's action.",
+    )
+}
+
+fn action_every_row(t: &'static Tasks) -> Outcome {
+    use ProfileOption::*;
+    let sets: [&[ProfileOption]; 5] = [
+        &[],
+        &[RetainFullDates, CleanDescriptors],
+        &[
+            RetainModifiedDates,
+            RetainPatientCharacteristics,
+            RetainDeviceIdentity,
+        ],
+        &[
+            RetainUids,
+            RetainInstitutionIdentity,
+            CleanStructuredContent,
+            CleanGraphics,
+        ],
+        &[CleanDescriptors, RetainModifiedDates],
+    ];
+    let table = table();
+    let mut n = 0;
+    for rule in table.rules() {
+        for vr in [VR::UI, VR::LO, VR::SQ] {
+            for options in sets {
+                let (got, want) = (
+                    (t.action_for)(rule, vr, options),
+                    (REFERENCE.action_for)(rule, vr, options),
+                );
+                if got != want {
+                    return Err(format!(
+                        "{} {} ({}) as {vr:?} with {:?}: expected {want:?}, got {got:?}",
+                        rule.name,
+                        attrs::tag_string(rule.tag.tag),
+                        rule.basic,
+                        options.iter().map(|o| o.name()).collect::<Vec<_>>()
+                    ));
+                }
+                n += 1;
+            }
+        }
+    }
+    Ok(format!(
+        "{n} (row, VR, options) combinations agree with the reference"
+    ))
+}
+
+/// A cleaner that empties Patient ID wherever it is and drops Patient's Name.
+fn phi_cleaner(
+    _: &InMemDicomObject,
+    e: &dicom_object::mem::InMemElement,
+) -> Option<dicom_object::mem::InMemElement> {
+    let tag = e.header().tag;
+    if tag == tags::PATIENT_NAME {
+        return None;
+    }
+    if tag == tags::PATIENT_ID {
+        return Some(DataElement::new(tag, VR::LO, PrimitiveValue::from("CLEAN")));
+    }
+    Some(e.clone())
+}
+
+fn with_item(tag: Tag, item: InMemDicomObject) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::SQ, DataSetSequence::from(vec![item]))
+}
+
+/// Every Patient ID value at any depth, and whether a Patient's Name is left.
+fn ids_and_names(obj: &InMemDicomObject, ids: &mut Vec<String>, names: &mut usize) {
+    for e in obj.iter() {
+        let tag = e.header().tag;
+        if tag == tags::PATIENT_ID {
+            ids.push(
+                e.value()
+                    .to_str()
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default(),
+            );
+        }
+        if tag == tags::PATIENT_NAME {
+            *names += 1;
+        }
+        if let Value::Sequence(s) = e.value() {
+            for i in s.items() {
+                ids_and_names(i, ids, names);
+            }
+        }
+    }
+}
+
+fn walk_top(t: &'static Tasks) -> Outcome {
+    let mut obj = InMemDicomObject::new_empty();
+    put(&mut obj, tags::PATIENT_NAME, VR::PN, "HALVORSEN^INGRID");
+    put(&mut obj, tags::PATIENT_ID, VR::LO, "PAT-0042");
+    put(&mut obj, tags::MODALITY, VR::CS, "CT");
+    let out = (t.clean_dataset)(&obj, &phi_cleaner);
+    let (mut ids, mut names) = (Vec::new(), 0);
+    ids_and_names(&out, &mut ids, &mut names);
+    if names != 0
+        || ids != ["CLEAN"]
+        || attrs::string(&out, tags::MODALITY).as_deref() != Some("CT")
+    {
+        return Err(format!(
+            "a flat data set: expected Patient's Name dropped, Patient ID \"CLEAN\", Modality kept; got names {names}, ids {ids:?}, modality {:?}",
+            attrs::string(&out, tags::MODALITY)
+        ));
+    }
+    Ok("top-level elements cleaned, dropped and kept as the cleaner says".into())
+}
+
+fn walk_nested(t: &'static Tasks) -> Outcome {
+    let mut item = InMemDicomObject::new_empty();
+    put(&mut item, tags::PATIENT_ID, VR::LO, "OH-219541");
+    put(
+        &mut item,
+        tags::ISSUER_OF_PATIENT_ID,
+        VR::LO,
+        "OTHER HOSPITAL",
+    );
+    let mut obj = InMemDicomObject::new_empty();
+    put(&mut obj, tags::PATIENT_ID, VR::LO, "PAT-0042");
+    obj.put(with_item(tags::OTHER_PATIENT_I_DS_SEQUENCE, item));
+    let out = (t.clean_dataset)(&obj, &phi_cleaner);
+    let (mut ids, mut names) = (Vec::new(), 0);
+    ids_and_names(&out, &mut ids, &mut names);
+    if ids != ["CLEAN", "CLEAN"] {
+        return Err(format!(
+            "OtherPatientIDsSequence[0] holds a second Patient ID: expected both cleaned, got {ids:?}.\nRecurse into the items of every sequence the cleaner keeps."
+        ));
+    }
+    Ok("the Patient ID inside OtherPatientIDsSequence was cleaned".into())
+}
+
+fn walk_deep(t: &'static Tasks) -> Outcome {
+    // Three levels down, in two items, next to a sequence the cleaner drops.
+    let mut deepest = InMemDicomObject::new_empty();
+    put(&mut deepest, tags::PATIENT_NAME, VR::PN, "OKAFOR^CHIDI");
+    put(&mut deepest, tags::PATIENT_ID, VR::LO, "DEEP-1");
+    let mut mid = InMemDicomObject::new_empty();
+    mid.put(with_item(
+        tags::REFERENCED_PATIENT_SEQUENCE,
+        deepest.clone(),
+    ));
+    let mut top_item = InMemDicomObject::new_empty();
+    top_item.put(DataElement::new(
+        tags::REFERENCED_STUDY_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![mid.clone(), mid]),
+    ));
+    let mut obj = InMemDicomObject::new_empty();
+    obj.put(with_item(tags::REQUEST_ATTRIBUTES_SEQUENCE, top_item));
+    obj.put(with_item(tags::OTHER_PATIENT_I_DS_SEQUENCE, deepest));
+    let drop_other = |ds: &InMemDicomObject, e: &dicom_object::mem::InMemElement| {
+        if e.header().tag == tags::OTHER_PATIENT_I_DS_SEQUENCE {
+            None
+        } else {
+            phi_cleaner(ds, e)
+        }
+    };
+    let out = (t.clean_dataset)(&obj, &drop_other);
+    let (mut ids, mut names) = (Vec::new(), 0);
+    ids_and_names(&out, &mut ids, &mut names);
+    if names != 0
+        || ids != ["CLEAN", "CLEAN"]
+        || out.get(tags::OTHER_PATIENT_I_DS_SEQUENCE).is_some()
+    {
+        return Err(format!(
+            "PHI three sequences deep, in two items: expected 2 cleaned IDs, no names, the dropped sequence gone; got ids {ids:?}, {names} name(s), dropped sequence present: {}",
+            out.get(tags::OTHER_PATIENT_I_DS_SEQUENCE).is_some()
+        ));
+    }
+    Ok("three levels, two items each cleaned; a dropped sequence stays dropped".into())
+}
+
+fn safe(creator: &str, group: u16, element: u8) -> SafePrivate {
+    SafePrivate {
+        creator: creator.into(),
+        group,
+        element,
+    }
+}
+
+fn private_default(t: &'static Tasks) -> Outcome {
+    let list = [safe("ACME 1.1", 0x0019, 0x01)];
+    if (t.keep_private)(Tag(0x0019, 0x1001), Some("ACME 1.1"), &list, false) {
+        return Err("(0019,1001) of ACME 1.1 was kept without the Retain Safe Private option: the Basic Profile removes every private attribute (Table E.1-1, private attributes: X).".into());
+    }
+    if (t.keep_private)(Tag(0x0029, 0x1010), Some("SIEMENS CSA HEADER"), &[], true) {
+        return Err("(0029,1010) was kept although the safe list is empty: Retain Safe Private keeps only listed attributes.".into());
+    }
+    Ok("private attributes removed by default".into())
+}
+
+fn private_listed(t: &'static Tasks) -> Outcome {
+    let list = [safe("ACME 1.1", 0x0019, 0x01)];
+    let cases = [
+        (
+            Tag(0x0019, 0x1001),
+            Some("ACME 1.1"),
+            true,
+            "listed: creator, group and element byte match",
+        ),
+        (
+            Tag(0x0019, 0x1101),
+            Some("ACME 1.1"),
+            true,
+            "listed, in the block reserved at (0019,0011)",
+        ),
+        (
+            Tag(0x0019, 0x1001),
+            Some("OTHER VENDOR"),
+            false,
+            "same numbers, another creator",
+        ),
+        (
+            Tag(0x0019, 0x1002),
+            Some("ACME 1.1"),
+            false,
+            "another element of the block",
+        ),
+        (
+            Tag(0x0021, 0x1001),
+            Some("ACME 1.1"),
+            false,
+            "another group",
+        ),
+    ];
+    for (tag, creator, want, why) in cases {
+        let got = (t.keep_private)(tag, creator, &list, true);
+        if got != want {
+            return Err(format!(
+                "{} of {creator:?} with the safe list {{ACME 1.1, (0019,xx01)}}: expected keep = {want} ({why}), got {got}. Match the Private Creator too: element numbers mean nothing without it.",
+                attrs::tag_string(tag)
+            ));
+        }
+    }
+    Ok("only the safe-listed attribute of the listed creator is kept".into())
+}
+
+fn private_orphan(t: &'static Tasks) -> Outcome {
+    let list = [safe("ACME 1.1", 0x0019, 0x01)];
+    if (t.keep_private)(Tag(0x0019, 0x1001), None, &list, true) {
+        return Err("a private element without a Private Creator in its data set was kept: nobody can say what it holds, so it goes.".into());
+    }
+    if (t.keep_private)(Tag(0x0019, 0x1001), Some("ACME 1.1 "), &list, true) {
+        Ok("orphans removed; trailing padding of the creator ignored".into())
+    } else {
+        Err("Private Creator \"ACME 1.1 \" (padded to even length, as on disk) did not match \"ACME 1.1\": trim the value before comparing.".into())
+    }
+}
+
+fn valid_uid(u: &str) -> Result<(), String> {
+    if u.is_empty() || u.len() > 64 {
+        return Err(format!(
+            "{u:?} has {} characters; a UID has 1 to 64 (PS3.5 9.1)",
+            u.len()
+        ));
+    }
+    for c in u.split('.') {
+        if c.is_empty()
+            || !c.bytes().all(|b| b.is_ascii_digit())
+            || (c.len() > 1 && c.starts_with('0'))
+        {
+            return Err(format!(
+                "{u:?}: component {c:?} is not a number without leading zeros (PS3.5 9.1)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn uid_syntax(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    for u in [
+        "1.2.840.113619.2.55.3.604688119.969.1268071029.320",
+        "1.2.3",
+        "2.25.0",
+    ] {
+        let got = (t.remap_uid)(&key, u);
+        valid_uid(&got)?;
+        if got == u {
+            return Err(format!("{u} was returned unchanged"));
+        }
+    }
+    Ok("replacement UIDs are valid (digits, dots, no leading zeros, <= 64)".into())
+}
+
+fn uid_stable(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    let u = "1.2.826.0.1.3680043.8.498.12345";
+    let first = (t.remap_uid)(&key, u);
+    for call in 2..=4 {
+        let again = (t.remap_uid)(&key, u);
+        if again != first {
+            return Err(format!(
+                "{u} became {first} on the first call and {again} on call {call}: the same UID must map to the same new UID in every file and every run, or references between files break."
+            ));
+        }
+    }
+    Ok("the same UID maps to the same new UID on every call".into())
+}
+
+fn uid_keyed(t: &'static Tasks) -> Outcome {
+    let a = Key::sample();
+    let b = Key::new(b"a different key, also secret").expect("long enough");
+    let u = "1.2.826.0.1.3680043.8.498.12345";
+    if (t.remap_uid)(&a, u) == (t.remap_uid)(&b, u) {
+        return Err(format!(
+            "{u} maps to the same UID under two keys: the mapping must depend on the secret key, or anyone can recompute it from a guessed original."
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for k in 0..500 {
+        let u = format!("1.2.3.4.{k}");
+        let got = (t.remap_uid)(&a, &u);
+        if got.contains(&u) {
+            return Err(format!("{got} still contains the original {u}"));
+        }
+        if !seen.insert(got.clone()) {
+            return Err(format!(
+                "two of 500 distinct UIDs map to {got}: collisions merge unrelated objects"
+            ));
+        }
+    }
+    Ok("keyed: another key, another mapping; 500 UIDs, 500 distinct replacements".into())
+}
+
+fn date_valid(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    for d in ["20240131", "20240301", "20231231", "20000229", "19700101"] {
+        let got = (t.shift_date)(&key, "PAT-0042", "1.2.3", d);
+        if radlab_deid::keyed::shift_date(&got, 0).is_none() {
+            return Err(format!(
+                "{d} became {got:?}, not a calendar date: move dates on the calendar (month lengths, leap years), not by subtracting from the digits."
+            ));
+        }
+        match days_between(d, &got) {
+            Some(n) if (-3652..=-1).contains(&n) => {}
+            n => {
+                return Err(format!(
+                    "{d} became {got}: a shift of {n:?} days; expected 1 to 3652 days back"
+                ));
+            }
+        }
+    }
+    Ok("shifted dates are valid calendar dates, 1 to 3652 days back".into())
+}
+
+fn date_per_patient(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    let a = (t.shift_date)(&key, "PAT-0042", "1.2.3.100", "20240110");
+    let b = (t.shift_date)(&key, "PAT-0042", "1.2.3.200", "20240110");
+    if a != b {
+        return Err(format!(
+            "one patient's date 20240110 in two files became {a} and {b}: the offset must be one per patient, not per file (key it on the Patient ID)."
+        ));
+    }
+    Ok("two files of one patient shift the same date the same way".into())
+}
+
+fn date_intervals(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    let pairs = [
+        ("20230105", "20230405"),
+        ("20191231", "20200301"),
+        ("20240228", "20240301"),
+    ];
+    for (x, y) in pairs {
+        let (sx, sy) = (
+            (t.shift_date)(&key, "PAT-7", "1.2.3.1", x),
+            (t.shift_date)(&key, "PAT-7", "1.2.3.1", y),
+        );
+        let (before, after) = (days_between(x, y), days_between(&sx, &sy));
+        if before != after {
+            return Err(format!(
+                "{x} -> {y} is {before:?} days; after shifting, {sx} -> {sy} is {after:?} days: modified dates must keep intervals."
+            ));
+        }
+    }
+    Ok("intervals between a patient's dates are kept".into())
+}
+
+fn date_patients_differ(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    let offsets: BTreeSet<Option<i64>> = (0..30)
+        .map(|k| {
+            days_between(
+                "20240110",
+                &(t.shift_date)(&key, &format!("PAT-{k:04}"), "1.2.3", "20240110"),
+            )
+        })
+        .collect();
+    if offsets.len() < 20 {
+        return Err(format!(
+            "30 patients got only {} distinct offsets: derive the offset from the patient with the key, so that one known date does not reveal everyone's.",
+            offsets.len()
+        ));
+    }
+    Ok(format!("30 patients, {} distinct offsets", offsets.len()))
+}
+
+fn meta_for(obj: &InMemDicomObject) -> dicom_object::meta::FileMetaTable {
+    FileMetaTableBuilder::new()
+        .transfer_syntax("1.2.840.10008.1.2.1")
+        .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
+        .media_storage_sop_instance_uid(
+            attrs::string(obj, tags::SOP_INSTANCE_UID).unwrap_or_else(|| "1.2.3.4".into()),
+        )
+        .build()
+        .expect("complete meta")
+}
+
+fn finish_identity(t: &'static Tasks) -> Outcome {
+    let mut obj = InMemDicomObject::new_empty();
+    put(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, "2.25.1234");
+    let mut meta = meta_for(&obj);
+    let options = [
+        ProfileOption::RetainModifiedDates,
+        ProfileOption::CleanDescriptors,
+    ];
+    (t.mark_deidentified)(&mut obj, &mut meta, &options);
+    if attrs::string(&obj, tags::PATIENT_IDENTITY_REMOVED).as_deref() != Some("YES") {
+        return Err(format!(
+            "PatientIdentityRemoved (0012,0062) is {:?}; PS3.15 E.1.1 requires YES on a de-identified object",
+            attrs::string(&obj, tags::PATIENT_IDENTITY_REMOVED)
+        ));
+    }
+    let codes: BTreeSet<String> = attrs::items(&obj, tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .iter()
+        .filter_map(|i| attrs::string(i, tags::CODE_VALUE))
+        .collect();
+    let want: BTreeSet<String> = ["113100", "113107", "113105"].map(String::from).into();
+    if codes != want {
+        return Err(format!(
+            "DeidentificationMethodCodeSequence (0012,0064) codes {codes:?}; expected {want:?}: 113100 for the Basic Profile and one CID 7050 code per option"
+        ));
+    }
+    Ok("PatientIdentityRemoved YES and one method code per profile and option".into())
+}
+
+fn finish_meta(t: &'static Tasks) -> Outcome {
+    let mut obj = InMemDicomObject::new_empty();
+    put(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, "1.2.826.0.1.99.7");
+    let mut meta = meta_for(&obj);
+    put(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, "2.25.987654321");
+    (t.mark_deidentified)(&mut obj, &mut meta, &[]);
+    let m = meta.media_storage_sop_instance_uid.trim_end_matches('\0');
+    if m != "2.25.987654321" {
+        return Err(format!(
+            "the data set's SOPInstanceUID is 2.25.987654321 but the file meta's MediaStorageSOPInstanceUID (0002,0003) is {m}: it must follow, or the original UID leaks in the file's first bytes."
+        ));
+    }
+    Ok("the file meta follows the new SOP Instance UID".into())
+}
+
+/// Three objects of one patient that refer to each other, with PHI planted
+/// where tools have missed it: nested sequences, a private block, SR-like
+/// person names, the file meta.
+pub fn planted_study() -> Vec<DefaultDicomObject> {
+    let study = "1.2.826.0.1.3680043.10.1.1";
+    (0..3)
+        .map(|k| {
+            let mut o = InMemDicomObject::new_empty();
+            put(
+                &mut o,
+                tags::SOP_CLASS_UID,
+                VR::UI,
+                "1.2.840.10008.5.1.4.1.1.2",
+            );
+            put(
+                &mut o,
+                tags::SOP_INSTANCE_UID,
+                VR::UI,
+                &format!("{study}.3.{k}"),
+            );
+            put(&mut o, tags::STUDY_INSTANCE_UID, VR::UI, study);
+            put(
+                &mut o,
+                tags::SERIES_INSTANCE_UID,
+                VR::UI,
+                &format!("{study}.2"),
+            );
+            put(&mut o, tags::PATIENT_NAME, VR::PN, "QUINTERO^ROSALIND");
+            put(&mut o, tags::PATIENT_ID, VR::LO, "HX-77120");
+            put(&mut o, tags::PATIENT_BIRTH_DATE, VR::DA, "19580214");
+            put(&mut o, tags::STUDY_DATE, VR::DA, "20240310");
+            put(&mut o, tags::INSTITUTION_NAME, VR::LO, "WESTBURY GENERAL");
+            put(&mut o, tags::MODALITY, VR::CS, "CT");
+            let mut other = InMemDicomObject::new_empty();
+            put(&mut other, tags::PATIENT_ID, VR::LO, "MRN-5550199");
+            put(
+                &mut other,
+                tags::ISSUER_OF_PATIENT_ID,
+                VR::LO,
+                "ELLSWORTH CLINIC",
+            );
+            o.put(with_item(tags::OTHER_PATIENT_I_DS_SEQUENCE, other));
+            // A reference to the previous file, two levels down.
+            let mut inst = InMemDicomObject::new_empty();
+            put(
+                &mut inst,
+                tags::REFERENCED_SOP_CLASS_UID,
+                VR::UI,
+                "1.2.840.10008.5.1.4.1.1.2",
+            );
+            put(
+                &mut inst,
+                tags::REFERENCED_SOP_INSTANCE_UID,
+                VR::UI,
+                &format!("{study}.3.{}", (k + 2) % 3),
+            );
+            let mut series = InMemDicomObject::new_empty();
+            series.put(with_item(tags::REFERENCED_INSTANCE_SEQUENCE, inst));
+            put(
+                &mut series,
+                tags::SERIES_INSTANCE_UID,
+                VR::UI,
+                &format!("{study}.2"),
+            );
+            o.put(with_item(tags::REFERENCED_SERIES_SEQUENCE, series));
+            // Private block with the phone number.
+            put(&mut o, Tag(0x0011, 0x0010), VR::LO, "WESTBURY RIS");
+            put(&mut o, Tag(0x0011, 0x1001), VR::LO, "+00 555 0199 ROSALIND");
+            let meta = meta_for(&o);
+            o.with_exact_meta(meta)
+        })
+        .collect()
+}
+
+fn pipeline_leaks(
+    t: &'static Tasks,
+    objs: &[DefaultDicomObject],
+) -> Result<Vec<DefaultDicomObject>, String> {
+    let key = Key::sample();
+    let settings = PipelineSettings {
+        key: &key,
+        options: &[],
+        safe_private: &[],
+    };
+    let hunter = radlab_deid::Deidentifier::new(radlab_deid::Config::basic(Key::sample()))
+        .expect("basic profile");
+    let mut needles = Vec::new();
+    for o in objs {
+        needles.extend(radlab_deid::text::needles(&hunter, o));
+    }
+    let mut outs = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        let out = crate::tasks::deidentify(t, &settings, o);
+        let mut bytes = Vec::new();
+        out.write_all(&mut bytes)
+            .map_err(|e| format!("file {i}: cannot encode: {e}"))?;
+        let leaks = radlab_deid::hunt::hunt(&format!("file {i}"), &bytes, &out, &needles);
+        if let Some(l) = leaks.first() {
+            return Err(format!(
+                "{} leak(s); first: {} at {} (from {}). Every identifying value must be gone, at every depth and in the file meta.",
+                leaks.len(),
+                l.value,
+                l.location,
+                l.origin
+            ));
+        }
+        outs.push(out);
+    }
+    Ok(outs)
+}
+
+fn e2e_planted(t: &'static Tasks) -> Outcome {
+    let objs = planted_study();
+    let outs = pipeline_leaks(t, &objs)?;
+    // References follow: file k refers to file k-1, whose new UID it must name.
+    for k in 0..outs.len() {
+        let prev = attrs::string(&outs[(k + 2) % 3], tags::SOP_INSTANCE_UID).unwrap_or_default();
+        let series = attrs::items(&outs[k], tags::REFERENCED_SERIES_SEQUENCE);
+        let inst = series
+            .first()
+            .map(|s| attrs::items(s, tags::REFERENCED_INSTANCE_SEQUENCE))
+            .unwrap_or(&[]);
+        let refd = inst
+            .first()
+            .and_then(|i| attrs::string(i, tags::REFERENCED_SOP_INSTANCE_UID));
+        if refd.as_deref() != Some(prev.as_str()) {
+            return Err(format!(
+                "file {k} refers to the previous file as {refd:?}, whose SOPInstanceUID is now {prev}: references must be remapped with the same mapping."
+            ));
+        }
+    }
+    let studies: BTreeSet<String> = outs
+        .iter()
+        .filter_map(|o| attrs::string(o, tags::STUDY_INSTANCE_UID))
+        .collect();
+    if studies.len() != 1 {
+        return Err(format!(
+            "three files of one study now have {} StudyInstanceUIDs",
+            studies.len()
+        ));
+    }
+    Ok("planted PHI (nested, private, file meta) gone; references between files intact".into())
+}
+
+fn e2e_sample(t: &'static Tasks) -> Outcome {
+    let dir = radlab_labkit::sample_data_dir().join("case-002/ct");
+    let mut objs = Vec::new();
+    for name in ["IM00001.dcm", "IM00032.dcm", "IM00064.dcm"] {
+        objs.push(radlab_dicom::file::open(&dir.join(name)).map_err(|e| e.to_string())?);
+    }
+    pipeline_leaks(t, &objs)?;
+    Ok("three files of sample case-002: no identifying value left".into())
+}
+
+/// Every check of the lab.
+pub fn checks() -> Vec<Check<Tasks>> {
+    use Kind::*;
+    use Visibility::*;
+    let c = |id, task, points, visibility, kind, run| Check {
+        id,
+        task,
+        points,
+        visibility,
+        kind,
+        run,
+    };
+    vec![
+        c(
+            "action/basic-profile",
+            "resolve-action",
+            0.75,
+            Visible,
+            WorkedExample,
+            action_worked as fn(&'static Tasks) -> Outcome,
+        ),
+        c(
+            "action/type-1-dummy",
+            "resolve-action",
+            0.75,
+            Visible,
+            WorkedExample,
+            action_type1,
+        ),
+        c(
+            "action/options",
+            "resolve-action",
+            0.75,
+            Visible,
+            WorkedExample,
+            action_options,
+        ),
+        c(
+            "action/every-row",
+            "resolve-action",
+            0.75,
+            Hidden,
+            Property,
+            action_every_row,
+        ),
+        c(
+            "walk/top-level",
+            "walk-sequences",
+            1.0,
+            Visible,
+            WorkedExample,
+            walk_top,
+        ),
+        c(
+            "walk/nested-sequence",
+            "walk-sequences",
+            1.0,
+            Visible,
+            WorkedExample,
+            walk_nested,
+        ),
+        c(
+            "walk/three-deep",
+            "walk-sequences",
+            1.0,
+            Hidden,
+            WorkedExample,
+            walk_deep,
+        ),
+        c(
+            "private/removed-by-default",
+            "private-tags",
+            0.75,
+            Visible,
+            WorkedExample,
+            private_default,
+        ),
+        c(
+            "private/safe-list",
+            "private-tags",
+            0.75,
+            Visible,
+            WorkedExample,
+            private_listed,
+        ),
+        c(
+            "private/orphans-and-padding",
+            "private-tags",
+            0.5,
+            Hidden,
+            WorkedExample,
+            private_orphan,
+        ),
+        c(
+            "uid/valid",
+            "uid-remap",
+            0.75,
+            Visible,
+            WorkedExample,
+            uid_syntax,
+        ),
+        c(
+            "uid/same-everywhere",
+            "uid-remap",
+            0.75,
+            Visible,
+            Property,
+            uid_stable,
+        ),
+        c(
+            "uid/keyed-distinct",
+            "uid-remap",
+            0.75,
+            Visible,
+            Property,
+            uid_keyed,
+        ),
+        c(
+            "uid/references-follow",
+            "uid-remap",
+            0.75,
+            Hidden,
+            EndToEnd,
+            e2e_planted,
+        ),
+        c(
+            "date/calendar",
+            "date-shift",
+            0.75,
+            Visible,
+            WorkedExample,
+            date_valid,
+        ),
+        c(
+            "date/per-patient",
+            "date-shift",
+            0.75,
+            Visible,
+            WorkedExample,
+            date_per_patient,
+        ),
+        c(
+            "date/intervals",
+            "date-shift",
+            0.75,
+            Visible,
+            WorkedExample,
+            date_intervals,
+        ),
+        c(
+            "date/patients-differ",
+            "date-shift",
+            0.75,
+            Hidden,
+            Property,
+            date_patients_differ,
+        ),
+        c(
+            "finish/identity-removed",
+            "finish",
+            0.5,
+            Visible,
+            WorkedExample,
+            finish_identity,
+        ),
+        c(
+            "finish/file-meta",
+            "finish",
+            0.5,
+            Visible,
+            WorkedExample,
+            finish_meta,
+        ),
+        c(
+            "finish/sample-no-leaks",
+            "finish",
+            1.0,
+            Hidden,
+            EndToEnd,
+            e2e_sample,
+        ),
+    ]
+}
