@@ -52,7 +52,7 @@ pub fn hunt(file: &str, bytes: &[u8], obj: &DefaultDicomObject, needles: &[Needl
         let sq = squeeze(value);
         // A UID's digits would contain short numbers by chance: compare a
         // UID-like value only with whole UIDs.
-        let uid_like = !value.is_empty()
+        let uid_like = value.contains('.')
             && value
                 .bytes()
                 .all(|b| b.is_ascii_digit() || b == b'.' || b == b'\\' || b == 0 || b == b' ');

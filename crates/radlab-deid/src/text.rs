@@ -22,7 +22,8 @@ pub struct Needle {
     pub origin: String,
 }
 
-/// Values too generic to be identifying even where the profile removes them.
+/// Values too generic to be identifying even where the profile removes them
+/// (and radlab's own dummies), compared without separators.
 const GENERIC: &[&str] = &[
     "ANONYMIZED",
     "ANONYMOUS",
@@ -31,6 +32,7 @@ const GENERIC: &[&str] = &[
     "NULL",
     "TEST",
     "19000101",
+    "19000101000000",
     "00000000",
 ];
 
@@ -80,7 +82,7 @@ pub fn filter(mut found: Vec<Needle>, kept: &BTreeSet<String>) -> Vec<Needle> {
     found.retain(|n: &Needle| {
         let sq = squeeze(&n.text);
         !kept.contains(&n.text)
-            && !GENERIC.contains(&n.text.as_str())
+            && !GENERIC.iter().any(|g| squeeze(g) == sq)
             && n.text.len() >= 4
             && !squeezed_kept.iter().any(|k| k.contains(sq.as_str()))
     });
@@ -160,6 +162,11 @@ fn walk(
         // A private value kept by the safe list is not evidence that its
         // content is harmless: it is neither a needle nor an excuse.
         if private && action == Action::Keep {
+            continue;
+        }
+        // Text the profile cleans (C) stays, scrubbed of the other values:
+        // its own words are neither needles nor kept values.
+        if action == Action::Clean && !matches!(vr, VR::DA | VR::DT) {
             continue;
         }
         let keep = action == Action::Keep
