@@ -417,3 +417,107 @@ fn third_party_corpora_come_out_without_leaks() {
     }
     eprintln!("{}", summary.join("\n"));
 }
+
+/// Paths (as in the audit and tools/deid/compare_dicognito.py) and a text
+/// form of each value, at every depth; Pixel Data left out.
+fn paths(
+    obj: &dicom_object::InMemDicomObject,
+    prefix: &str,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    use dicom_core::value::Value;
+    for e in obj.iter() {
+        let tag = e.header().tag;
+        if tag == tags::PIXEL_DATA {
+            continue;
+        }
+        let path = radlab_deid::profile::element_path(prefix, tag);
+        match e.value() {
+            Value::Sequence(s) => {
+                out.insert(path, format!("<{} items>", s.items().len()));
+                let kw = attrs::keyword(tag);
+                let name = if kw.is_empty() {
+                    attrs::tag_string(tag)
+                } else {
+                    kw.to_string()
+                };
+                for (i, item) in s.items().iter().enumerate() {
+                    paths(item, &format!("{prefix}{name}[{i}] > "), out);
+                }
+            }
+            // Empty values are recorded as "": filling one in is not a change of identity.
+            _ if e.header().len.0 == 0 => {
+                out.insert(path, String::new());
+            }
+            v => {
+                out.insert(path, format!("{:?}", v));
+            }
+        }
+    }
+}
+
+/// What radlab alters that dicognito 0.19.0 also alters, and the
+/// differences, on five third-party files (fixture by
+/// tools/deid/compare_dicognito.py). The differences are the ones the
+/// lab-deid chapter explains; any other difference fails.
+#[test]
+fn radlab_and_dicognito_agree_on_the_identifying_attributes() {
+    let tp = radlab_tests::third_party_dir();
+    let fx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            radlab_tests::workspace_root().join("sample_data/fixtures/deid_dicognito.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(fx["dicognito"], "0.19.0");
+    let deid = Deidentifier::new(Config::basic(Key::sample())).unwrap();
+    let mut only_dicognito = BTreeSet::new();
+    let mut only_radlab = BTreeSet::new();
+    let mut both = 0;
+    for f in fx["files"].as_array().unwrap() {
+        let input = radlab_dicom::file::open(&tp.join(f["file"].as_str().unwrap())).unwrap();
+        let (output, _) = deid.deidentify("compare", &input).unwrap();
+        let (mut before, mut after) = (Default::default(), Default::default());
+        paths(&input, "", &mut before);
+        paths(&output, "", &mut after);
+        let radlab: BTreeSet<String> = before
+            .iter()
+            .filter(|(k, v)| after.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        // What dicognito altered among the non-empty input values.
+        let dicognito: BTreeSet<String> = ["removed", "changed"]
+            .iter()
+            .flat_map(|k| f[*k].as_array().unwrap())
+            .map(|v| v.as_str().unwrap().to_string())
+            .filter(|p| before.get(p).is_some_and(|v| !v.is_empty()))
+            .collect();
+        assert_eq!(f["file_meta_sop_instance_uid_changed"], true);
+        both += radlab.intersection(&dicognito).count();
+        only_dicognito.extend(dicognito.difference(&radlab).cloned());
+        only_radlab.extend(radlab.difference(&dicognito).cloned());
+    }
+    eprintln!(
+        "both alter {both}; only dicognito: {only_dicognito:#?}; only radlab: {only_radlab:#?}"
+    );
+    // Everything dicognito alters, radlab alters too.
+    assert!(both > 100, "{both}");
+    assert!(only_dicognito.is_empty(), "{only_dicognito:#?}");
+    // radlab goes further where the Basic Profile does: private blocks,
+    // descriptions, patient characteristics, device identity, references.
+    for expected in [
+        "StudyDescription (0008,1030)",
+        "SeriesDescription (0008,103E)",
+        "PatientAge (0010,1010)",
+        "PatientSex (0010,0040)",
+        "DeviceSerialNumber (0018,1000)",
+        "ReferencedStudySequence (0008,1110)",
+        "private (0009,1001)",
+    ] {
+        assert!(
+            only_radlab.contains(expected),
+            "{expected} not in {only_radlab:#?}"
+        );
+    }
+}

@@ -147,10 +147,14 @@ fn run_cli(cli: Cli) -> Result<()> {
         Cmd::Fixtures => {
             let tp = provision::third_party(&root)?;
             let py = provision::venv(&root, "tools-venv", &root.join("tools/requirements.txt"))?;
-            run(Command::new(py)
+            run(Command::new(&py)
                 .arg(root.join("tools/make_pydicom_fixture.py"))
                 .arg(&tp)
-                .arg(root.join("sample_data/fixtures/pydicom_files.json")))
+                .arg(root.join("sample_data/fixtures/pydicom_files.json")))?;
+            run(Command::new(&py)
+                .arg(root.join("tools/deid/compare_dicognito.py"))
+                .arg(&tp)
+                .arg(root.join("sample_data/fixtures/deid_dicognito.json")))
         }
     }
 }
