@@ -17,7 +17,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pydicom
+
+try:
+    import pydicom
+except ImportError:  # the MONAI venv runs only the sliding workload, which needs no pydicom
+    pydicom = None
 
 
 def sizes(data):

@@ -34,6 +34,11 @@ fn labs() -> Vec<Lab> {
             sources: &lab_windowing::SOURCES,
             grade_exercise: || lab_windowing::grade(&lab_windowing::tasks::EXERCISE),
         },
+        Lab {
+            id: "lab-deid",
+            sources: &lab_deid::SOURCES,
+            grade_exercise: || lab_deid::grade(&lab_deid::tasks::EXERCISE),
+        },
     ]
 }
 

@@ -19,7 +19,10 @@ fn grade_all_summarises_every_lab_and_exits_0() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("lab-dicom") && text.contains("lab-windowing") && text.contains("total"),
+        text.contains("lab-dicom")
+            && text.contains("lab-windowing")
+            && text.contains("lab-deid")
+            && text.contains("total"),
         "{text}"
     );
     assert!(tmp.path().join("out/lab-windowing/grade.json").exists());
