@@ -395,3 +395,21 @@ pub fn check_bad_inputs(bin: &Path) {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// The error lines dicom3tools' `dciodvfy` prints for a file (empty when it
+/// conforms). Panics with instructions when dciodvfy is not installed.
+pub fn dciodvfy_errors(path: &Path) -> Vec<String> {
+    let o = std::process::Command::new("dciodvfy")
+        .arg(path)
+        .output()
+        .expect("dciodvfy is not installed: run `cargo xtask test` (it installs dicom3tools)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    text.lines()
+        .filter(|l| l.contains("Error"))
+        .map(str::to_string)
+        .collect()
+}

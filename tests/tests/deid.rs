@@ -308,22 +308,6 @@ fn output_inside_input_is_refused_before_writing() {
     assert!(!input.join("out").exists());
 }
 
-fn dciodvfy_errors(path: &Path) -> Vec<String> {
-    let o = Command::new("dciodvfy")
-        .arg(path)
-        .output()
-        .expect("dciodvfy is not installed: run `cargo xtask test` (it installs dicom3tools)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    text.lines()
-        .filter(|l| l.contains("Error"))
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn deidentified_sample_passes_dciodvfy_with_every_option_set() {
     let tmp = tempfile::tempdir().unwrap();
@@ -345,7 +329,7 @@ fn deidentified_sample_passes_dciodvfy_with_every_option_set() {
         run(&sample("case-001"), &out, config);
         let files = outputs(&out);
         for f in [&files[0], &files[files.len() - 1]] {
-            let errors = dciodvfy_errors(f);
+            let errors = radlab_tests::dciodvfy_errors(f);
             assert!(errors.is_empty(), "{name} {}: {errors:#?}", f.display());
         }
     }

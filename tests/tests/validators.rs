@@ -2,24 +2,7 @@
 //! `dciodvfy` (IOD conformance) and dcmtk's `dcmdump` (parsing).
 //! `cargo xtask test` installs both; without them these tests fail.
 
-use std::path::Path;
 use std::process::Command;
-
-fn dciodvfy_errors(path: &Path) -> Vec<String> {
-    let o = Command::new("dciodvfy")
-        .arg(path)
-        .output()
-        .expect("dciodvfy is not installed: run `cargo xtask test` (it installs dicom3tools)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    text.lines()
-        .filter(|l| l.contains("Error"))
-        .map(str::to_string)
-        .collect()
-}
 
 #[test]
 fn sample_series_pass_dciodvfy_and_dcmdump() {
@@ -32,7 +15,7 @@ fn sample_series_pass_dciodvfy_and_dcmdump() {
             .collect();
         files.sort();
         for f in [&files[0], &files[files.len() / 2], &files[files.len() - 1]] {
-            let errors = dciodvfy_errors(f);
+            let errors = radlab_tests::dciodvfy_errors(f);
             assert!(errors.is_empty(), "{}: {errors:#?}", f.display());
             let o = Command::new("dcmdump")
                 .arg(f)
@@ -59,7 +42,7 @@ fn freshly_generated_series_pass_dciodvfy() {
     let tmp = tempfile::tempdir().unwrap();
     let files = radlab_tests::small_synth_series(tmp.path(), 77, 3);
     for f in &files {
-        let errors = dciodvfy_errors(f);
+        let errors = radlab_tests::dciodvfy_errors(f);
         assert!(errors.is_empty(), "{}: {errors:#?}", f.display());
     }
 }

@@ -276,14 +276,18 @@ fn timed<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(Vec<f64>, 
     Ok((times, last.expect("runs >= 1")))
 }
 
-fn window_u8(values: &[f32], sizes: &Sizes) -> Result<Vec<u8>> {
-    let w = radlab_imaging::Window::new(
+/// The workloads' window (PS3.3 LINEAR).
+fn bench_window(sizes: &Sizes) -> Result<radlab_imaging::Window> {
+    Ok(radlab_imaging::Window::new(
         sizes.window.0,
         sizes.window.1,
         radlab_imaging::VoiFunction::Linear,
-    )?;
+    )?)
+}
+
+fn window_u8(values: &[f32], sizes: &Sizes) -> Result<Vec<u8>> {
     let mut out = radlab_dicom::volume::zeroed_u8(values.len());
-    w.to_u8_slice(values, &mut out);
+    bench_window(sizes)?.to_u8_slice(values, &mut out);
     Ok(out)
 }
 
@@ -352,11 +356,7 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
             let values = vol.voxels.as_slice().unwrap_or(&[]);
             // The output buffer is made once, as a viewer re-windowing a
             // volume keeps its display buffer (the peer does the same).
-            let w = radlab_imaging::Window::new(
-                sizes.window.0,
-                sizes.window.1,
-                radlab_imaging::VoiFunction::Linear,
-            )?;
+            let w = bench_window(sizes)?;
             let mut out = radlab_dicom::volume::zeroed_u8(values.len());
             let (t, ()) = timed(runs, || {
                 w.to_u8_slice(values, &mut out);
