@@ -431,7 +431,7 @@ fn run_mine(input: &Path, deid: &Deidentifier) -> Result<Vec<String>> {
         });
         let Ok(out) = out else {
             lines.push(format!(
-                "{}: your pipeline panicked (a todo!() left?)",
+                "{}: your pipeline panicked (a stub left in src/exercise.rs?)",
                 kit::display_path(&p)
             ));
             break;
