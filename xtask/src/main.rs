@@ -38,7 +38,7 @@ enum Cmd {
     /// Recompute the peer-library fixtures in sample_data/fixtures with tools/ (maintainers).
     Fixtures,
     /// Retrain the bundled models on fresh phantoms and remake their golden outputs and the
-    /// MONAI sliding-window fixture (maintainers; needs torch and MONAI, installed into
+    /// MONAI fixtures (sliding window, segmentation metrics) (maintainers; needs torch and MONAI, installed into
     /// target/models-venv; CI never trains).
     Models,
     /// Install ONNX Runtime into the user cache when missing and check it loads.
@@ -189,7 +189,10 @@ fn models(root: &std::path::Path) -> Result<()> {
         .arg(root.join("tools/models/make_fixtures.py"))
         .arg(&data)
         .arg(&models)
-        .arg(root.join("sample_data/fixtures/models")))
+        .arg(root.join("sample_data/fixtures/models")))?;
+    run(Command::new(&py)
+        .arg(root.join("tools/metrics/make_segmentation_fixture.py"))
+        .arg(root.join("sample_data/fixtures/metrics/segmentation_monai.json")))
 }
 
 /// Run each lab's grading test (stubs, reference, mutants).

@@ -2,8 +2,12 @@
 //!
 //! - [`classification`]: accuracy at a threshold, AUROC (rank-sum, ties
 //!   counted half), the logistic function.
+//! - [`segmentation`]: Dice, IoU, sensitivity, precision with an explicit
+//!   empty-mask policy; Hausdorff, HD95, ASSD and surface Dice in mm from an
+//!   exact distance transform; 3-D connected components.
 
 pub mod classification;
+pub mod segmentation;
 
 /// What can go wrong computing a metric.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
