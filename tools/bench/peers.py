@@ -6,8 +6,9 @@
 Each `run` prints {"times_s": [...], "peak_rss_mb": ..., "check": {...}} like
 radlab-bench, so the harness can check that both computed the same thing
 before it compares times. Workloads: load (pydicom + numpy), load_sitk
-(SimpleITK), rle, scan, window, resample (SimpleITK), process, sliding
-(MONAI + onnxruntime; needs the MONAI venv).
+(SimpleITK), rle, scan, window, dice (numpy), hd95 (scipy KD-tree),
+hd95_monai and sliding (MONAI; need the MONAI venv), resample (SimpleITK),
+process.
 """
 
 import json
@@ -84,6 +85,21 @@ def window_u8(vol, center, width, t=None, out=None):
     return out
 
 
+def bench_masks(s):
+    """The two masks of radlab-bench's `bench_masks`, in the same integer arithmetic."""
+    nz, ny, nx = s["mask_shape"]
+    z = np.arange(nz, dtype=np.int64)[:, None, None]
+    y = np.arange(ny, dtype=np.int64)[None, :, None]
+    x = np.arange(nx, dtype=np.int64)[None, None, :]
+
+    def inside(e):
+        cz, cy, cx, rz, ry, rx = e
+        return ((z - cz) * ry * rx) ** 2 + ((y - cy) * rz * rx) ** 2 + ((x - cx) * rz * ry) ** 2 <= (rz * ry * rx) ** 2
+    bz, by, bx, br = s["mask_blob"]
+    blob = (z - bz) ** 2 + (y - by) ** 2 + (x - bx) ** 2 <= br * br
+    return inside(s["mask_a"]), inside(s["mask_b"]) | blob
+
+
 def u8_check(out):
     return {"sum": float(out.sum(dtype=np.uint64)), "zeros": float((out == 0).sum()),
             "full": float((out == 255).sum())}
@@ -152,6 +168,44 @@ def run(workload, data, runs):
             return int(mid.sum(dtype=np.uint64))
         times, total = timed(runs, process)
         return times, {"slice_sum": float(total)}
+    if workload == "dice":
+        a, b = bench_masks(s)
+
+        def dice():
+            tp = np.count_nonzero(a & b)
+            sa, sb = np.count_nonzero(a), np.count_nonzero(b)
+            return 2.0 * tp / (sa + sb), tp / (sa + sb - tp), tp
+        times, (d, iou, tp) = timed(runs, dice)
+        return times, {"dice": d, "iou": iou, "tp": float(tp)}
+    if workload == "hd95":
+        from scipy.ndimage import binary_erosion
+        from scipy.spatial import cKDTree
+        a, b = bench_masks(s)
+        spacing = np.asarray(s["mask_spacing"])
+
+        def hd():
+            # Surfaces as scipy users write them, then nearest neighbours both ways.
+            pa = np.argwhere(a & ~binary_erosion(a)) * spacing
+            pb = np.argwhere(b & ~binary_erosion(b)) * spacing
+            da, _ = cKDTree(pb).query(pa)
+            db, _ = cKDTree(pa).query(pb)
+            return (max(np.percentile(da, 95), np.percentile(db, 95)), max(da.max(), db.max()))
+        times, (hd95, hausdorff) = timed(runs, hd)
+        return times, {"hd95": float(hd95), "hausdorff": float(hausdorff)}
+    if workload == "hd95_monai":
+        import torch
+        from monai.metrics import compute_hausdorff_distance
+        torch.set_num_threads(2)
+        a, b = bench_masks(s)
+        ta = torch.from_numpy(a)[None, None]
+        tb = torch.from_numpy(b)[None, None]
+
+        def hd():
+            h95 = compute_hausdorff_distance(ta, tb, include_background=True, percentile=95,
+                                             spacing=list(s["mask_spacing"]))
+            return float(h95[0, 0])
+        times, hd95 = timed(runs, hd)
+        return times, {"hd95": hd95}
     if workload == "sliding":
         import onnxruntime
         import torch

@@ -19,6 +19,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use ndarray::Array3;
+use radlab_metrics::segmentation::{Counts, EmptyPolicy, surface_metrics};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +46,7 @@ enum Cmd {
     },
     /// Time one workload and print a JSON line.
     Run {
-        /// load, rle, scan, window, resample, process, sliding.
+        /// load, rle, scan, window, dice, hd95, resample, process, sliding.
         workload: String,
         /// Data folder.
         #[arg(long)]
@@ -75,6 +76,14 @@ struct Sizes {
     sliding_roi: [usize; 3],
     sliding_overlap: f64,
     window: (f64, f64),
+    /// Two segmentation masks: integer ellipsoids `[cz, cy, cx, rz, ry, rx]`
+    /// in voxels (B also has a small ball `[cz, cy, cx, r]`), so that numpy
+    /// builds the same masks exactly.
+    mask_shape: [usize; 3],
+    mask_spacing: [f64; 3],
+    mask_a: [i64; 6],
+    mask_b: [i64; 6],
+    mask_blob: [i64; 4],
 }
 
 impl Sizes {
@@ -91,6 +100,11 @@ impl Sizes {
                 sliding_roi: [8, 16, 16],
                 sliding_overlap: 0.25,
                 window: (-600.0, 1500.0),
+                mask_shape: [12, 40, 40],
+                mask_spacing: [1.0, 0.7, 0.7],
+                mask_a: [6, 20, 20, 4, 12, 10],
+                mask_b: [6, 19, 21, 4, 13, 9],
+                mask_blob: [2, 5, 33, 2],
             }
         } else {
             Sizes {
@@ -104,6 +118,11 @@ impl Sizes {
                 sliding_roi: [64, 128, 128],
                 sliding_overlap: 0.25,
                 window: (-600.0, 1500.0),
+                mask_shape: [300, 512, 512],
+                mask_spacing: [1.0, 0.7, 0.7],
+                mask_a: [150, 256, 256, 90, 150, 120],
+                mask_b: [155, 250, 262, 85, 155, 118],
+                mask_blob: [40, 100, 420, 10],
             }
         }
     }
@@ -149,6 +168,36 @@ fn run_cli(cli: Cli) -> Result<()> {
         }
         Cmd::Baseline { data } => baseline(&data),
     }
+}
+
+/// The two bench masks (see [`Sizes`]): `(z - cz)^2 (ry rx)^2 + ... <= (rz ry rx)^2`
+/// in integers, like the peer's numpy expression.
+fn bench_masks(s: &Sizes) -> (Array3<bool>, Array3<bool>) {
+    let [nz, ny, nx] = s.mask_shape;
+    let inside = |e: [i64; 6], z: usize, y: usize, x: usize| {
+        let (dz, dy, dx) = (z as i64 - e[0], y as i64 - e[1], x as i64 - e[2]);
+        let (a, b, c) = (dz * e[4] * e[5], dy * e[3] * e[5], dx * e[3] * e[4]);
+        let r = e[3] * e[4] * e[5];
+        a * a + b * b + c * c <= r * r
+    };
+    let blob = s.mask_blob;
+    let mut a = Array3::from_elem((nz, ny, nx), false);
+    let mut b = a.clone();
+    a.axis_iter_mut(ndarray::Axis(0))
+        .into_par_iter()
+        .zip(b.axis_iter_mut(ndarray::Axis(0)).into_par_iter())
+        .enumerate()
+        .for_each(|(z, (mut pa, mut pb))| {
+            for y in 0..ny {
+                for x in 0..nx {
+                    pa[[y, x]] = inside(s.mask_a, z, y, x);
+                    let (dz, dy, dx) = (z as i64 - blob[0], y as i64 - blob[1], x as i64 - blob[2]);
+                    pb[[y, x]] = inside(s.mask_b, z, y, x)
+                        || dz * dz + dy * dy + dx * dx <= blob[3] * blob[3];
+                }
+            }
+        });
+    (a, b)
 }
 
 /// A body-and-lung pattern with noise: realistic files without the cost of
@@ -364,6 +413,40 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
             })?;
             (t, u8_check(&out))
         }
+        "dice" => {
+            let (a, b) = bench_masks(sizes);
+            let (t, (dice, iou, tp)) = timed(runs, || {
+                let c = Counts::of(a.view(), b.view())?;
+                Ok((
+                    c.dice(EmptyPolicy::BothEmptyOne),
+                    c.iou(EmptyPolicy::BothEmptyOne),
+                    c.tp,
+                ))
+            })?;
+            (
+                t,
+                BTreeMap::from([
+                    ("dice".into(), dice),
+                    ("iou".into(), iou),
+                    ("tp".into(), tp as f64),
+                ]),
+            )
+        }
+        "hd95" => {
+            let (a, b) = bench_masks(sizes);
+            let (t, m) = timed(runs, || {
+                Ok(surface_metrics(
+                    a.view(),
+                    b.view(),
+                    sizes.mask_spacing,
+                    1.0,
+                )?)
+            })?;
+            (
+                t,
+                BTreeMap::from([("hd95".into(), m.hd95), ("hausdorff".into(), m.hausdorff)]),
+            )
+        }
         "resample" => {
             let input: Array3<f32> = ndarray_npy::read_npy(data.join("resample_in.npy"))?;
             let (t, out) = timed(runs, || {
@@ -468,7 +551,7 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
             )
         }
         other => bail!(
-            "unknown workload '{other}': load, rle, scan, window, resample, process or sliding"
+            "unknown workload '{other}': load, rle, scan, window, dice, hd95, resample, process or sliding"
         ),
     };
     Ok(RunResult {

@@ -368,6 +368,17 @@ pub fn surface_metrics(
     spacing: [f64; 3],
     tolerance_mm: f64,
 ) -> Result<SurfaceMetrics, MetricError> {
+    same_shape(pred.shape(), reference.shape())?;
+    // Work inside the bounding box of both masks plus one voxel: every
+    // surface voxel is in it, and the distance transform is exact for
+    // points and features inside a box (outside the array stays outside).
+    let (pred, reference) = match union_box(pred, reference) {
+        Some(b) => (
+            pred.slice_move(ndarray::s![b[0].clone(), b[1].clone(), b[2].clone()]),
+            reference.slice_move(ndarray::s![b[0].clone(), b[1].clone(), b[2].clone()]),
+        ),
+        None => (pred, reference),
+    };
     let a = directed_surface_distances(pred, reference, spacing)?;
     let b = directed_surface_distances(reference, pred, spacing)?;
     if a.is_empty() && b.is_empty() {
@@ -397,6 +408,44 @@ pub fn surface_metrics(
         surface_dice: (within(&a) + within(&b)) as f64 / (a.len() + b.len()) as f64,
         tolerance_mm,
     })
+}
+
+/// The bounding box of `a | b` grown by one voxel (clipped to the array),
+/// as index ranges `[z, y, x]`; `None` when both are empty.
+fn union_box(
+    a: ArrayView3<'_, bool>,
+    b: ArrayView3<'_, bool>,
+) -> Option<[std::ops::Range<usize>; 3]> {
+    let (nz, ny, nx) = a.dim();
+    let per_plane: Vec<Option<[usize; 5]>> = (0..nz)
+        .into_par_iter()
+        .map(|z| {
+            let (mut y0, mut y1, mut x0, mut x1) = (usize::MAX, 0, usize::MAX, 0);
+            for y in 0..ny {
+                for x in 0..nx {
+                    if a[[z, y, x]] || b[[z, y, x]] {
+                        y0 = y0.min(y);
+                        y1 = y1.max(y);
+                        x0 = x0.min(x);
+                        x1 = x1.max(x);
+                    }
+                }
+            }
+            (y0 != usize::MAX).then_some([z, y0, y1, x0, x1])
+        })
+        .collect();
+    let found: Vec<[usize; 5]> = per_plane.into_iter().flatten().collect();
+    let first = found.first()?;
+    let last = found.last()?;
+    let y0 = found.iter().map(|p| p[1]).min()?;
+    let y1 = found.iter().map(|p| p[2]).max()?;
+    let x0 = found.iter().map(|p| p[3]).min()?;
+    let x1 = found.iter().map(|p| p[4]).max()?;
+    Some([
+        first[0].saturating_sub(1)..(last[0] + 2).min(nz),
+        y0.saturating_sub(1)..(y1 + 2).min(ny),
+        x0.saturating_sub(1)..(x1 + 2).min(nx),
+    ])
 }
 
 /// Which neighbours touch in [`components`].
@@ -558,6 +607,24 @@ mod tests {
             let slow = brute_distance(&m, s);
             for (a, b) in fast.iter().zip(slow.iter()) {
                 prop_assert!((a.is_infinite() && b.is_infinite()) || (a - b).abs() < 1e-9, "{a} vs {b}");
+            }
+        }
+
+        #[test]
+        fn cropping_to_the_masks_changes_nothing(a in mask_strategy(), b in mask_strategy()) {
+            let (z, y, x) = (a.dim().0.min(b.dim().0), a.dim().1.min(b.dim().1), a.dim().2.min(b.dim().2));
+            let (a, b) = (a.slice(ndarray::s![..z, ..y, ..x]), b.slice(ndarray::s![..z, ..y, ..x]));
+            let s = [1.5, 0.8, 0.6];
+            let m = surface_metrics(a, b, s, 1.0).unwrap();
+            // The same from the whole arrays, without the bounding-box crop.
+            let da = directed_surface_distances(a, b, s).unwrap();
+            let db = directed_surface_distances(b, a, s).unwrap();
+            if !da.is_empty() && !db.is_empty() {
+                let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+                prop_assert_eq!(m.hausdorff, max(&da).max(max(&db)));
+                prop_assert_eq!(m.hd95, percentile(&da, 95.0).max(percentile(&db, 95.0)));
+                let assd = (da.iter().sum::<f64>() + db.iter().sum::<f64>()) / (da.len() + db.len()) as f64;
+                prop_assert!((m.assd - assd).abs() < 1e-12);
             }
         }
 
