@@ -290,6 +290,36 @@ pub fn distance_to(
     Ok(d)
 }
 
+/// Buffers one worker reuses across lanes.
+#[derive(Default)]
+struct Scratch {
+    lanes: Vec<f64>,
+    v: Vec<usize>,
+    z: Vec<f64>,
+    out: Vec<f64>,
+}
+
+/// The exact lower envelope along axis 0 of a 2-D view `[a, b]` (every
+/// column), through a transposed copy so that each lane is contiguous.
+fn envelope_along_rows(mut view: ndarray::ArrayViewMut2<'_, f64>, step: f64, s: &mut Scratch) {
+    let (na, nb) = view.dim();
+    s.lanes.clear();
+    s.lanes.resize(na * nb, 0.0);
+    for a in 0..na {
+        for b in 0..nb {
+            s.lanes[b * na + a] = view[[a, b]];
+        }
+    }
+    for lane in s.lanes.chunks_mut(na) {
+        edt_1d(lane, step, &mut s.v, &mut s.z, &mut s.out);
+    }
+    for a in 0..na {
+        for b in 0..nb {
+            view[[a, b]] = s.lanes[b * na + a];
+        }
+    }
+}
+
 /// Squared distances in mm² ([`distance_to`] without the square root).
 ///
 /// Pass 1 (x, contiguous) is a two-sweep nearest-feature search on the
@@ -337,50 +367,18 @@ fn squared_distance_to(
                 }
             }
         });
-    // Pass 2: along y, plane by plane ([y, x] transposed to [x, y]).
-    let sy = spacing[1];
-    d.axis_iter_mut(Axis(0)).into_par_iter().for_each_init(
-        || (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
-        |(buf, v, z, out), mut plane| {
-            buf.clear();
-            buf.resize(nx * ny, 0.0);
-            for y in 0..ny {
-                for x in 0..nx {
-                    buf[x * ny + y] = plane[[y, x]];
-                }
-            }
-            for row in buf.chunks_mut(ny) {
-                edt_1d(row, sy, v, z, out);
-            }
-            for y in 0..ny {
-                for x in 0..nx {
-                    plane[[y, x]] = buf[x * ny + y];
-                }
-            }
-        },
-    );
-    // Pass 3: along z, slab by slab ([z, x] at one y, transposed to [x, z]).
-    let sz = spacing[0];
-    d.axis_iter_mut(Axis(1)).into_par_iter().for_each_init(
-        || (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
-        |(buf, v, z, out), mut slab| {
-            buf.clear();
-            buf.resize(nx * nz, 0.0);
-            for k in 0..nz {
-                for x in 0..nx {
-                    buf[x * nz + k] = slab[[k, x]];
-                }
-            }
-            for row in buf.chunks_mut(nz) {
-                edt_1d(row, sz, v, z, out);
-            }
-            for k in 0..nz {
-                for x in 0..nx {
-                    slab[[k, x]] = buf[x * nz + k];
-                }
-            }
-        },
-    );
+    // Pass 2: along y, plane by plane ([y, x] at one z).
+    d.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .for_each_init(Scratch::default, |scratch, plane| {
+            envelope_along_rows(plane, spacing[1], scratch)
+        });
+    // Pass 3: along z, slab by slab ([z, x] at one y).
+    d.axis_iter_mut(Axis(1))
+        .into_par_iter()
+        .for_each_init(Scratch::default, |scratch, slab| {
+            envelope_along_rows(slab, spacing[0], scratch)
+        });
     Ok(d)
 }
 
