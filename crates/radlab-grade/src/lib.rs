@@ -739,6 +739,50 @@ pub mod testing {
     }
 }
 
+/// A lab's `SOURCES` and `grade`, for its `lib.rs` (which declares the
+/// modules `checks`, `exercise`, `tasks` and `pristine`). The files are read
+/// relative to the invoking `lib.rs`: `../lab.toml`, `exercise.rs`,
+/// `exercise/pristine.rs`, `checks.rs`, `tasks.rs`, `../grader.sha256`.
+#[macro_export]
+macro_rules! lab_library {
+    () => {
+        /// What the grader is built from.
+        pub const SOURCES: $crate::LabSources = $crate::LabSources {
+            lab_toml: include_str!("../lab.toml"),
+            exercise: include_str!("exercise.rs"),
+            pristine: include_str!("exercise/pristine.rs"),
+            grader: &[
+                include_str!("checks.rs"),
+                include_str!("tasks.rs"),
+                include_str!("../lab.toml"),
+            ],
+            grader_sha256_shipped: include_str!("../grader.sha256"),
+        };
+
+        /// Grade one table of task implementations.
+        pub fn grade(tasks: &'static tasks::Tasks) -> $crate::Results {
+            $crate::grade_lab(&SOURCES, &checks::checks(), tasks, tasks.name)
+        }
+    };
+}
+
+/// A mutant for a lab's `tests/grading.rs`: the lab's `REFERENCE` table of
+/// `Tasks` (both in scope where it is used) with one field replaced.
+///
+/// `mutant!("no-recursion", clean_dataset, no_recursion)` is a
+/// `&'static Tasks` named `no-recursion`.
+#[macro_export]
+macro_rules! mutant {
+    ($name:literal, $field:ident, $f:expr) => {{
+        static M: Tasks = Tasks {
+            name: $name,
+            $field: $f,
+            ..REFERENCE
+        };
+        &M
+    }};
+}
+
 /// The grading tests every lab has: the reference passes, the stubs score 0,
 /// every mutant is caught, the grader checksum is recorded. Use in a lab's
 /// `tests/grading.rs` after defining `fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)>`

@@ -140,16 +140,7 @@ fn identity_flag_missing(
     obj.remove_element(tags::PATIENT_IDENTITY_REMOVED);
 }
 
-macro_rules! mutant {
-    ($name:literal, $field:ident, $f:expr) => {{
-        static M: Tasks = Tasks {
-            name: $name,
-            $field: $f,
-            ..REFERENCE
-        };
-        &M
-    }};
-}
+use radlab_grade::mutant;
 
 fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
     vec![

@@ -79,16 +79,7 @@ fn phi_keeps_empty(obj: &InMemDicomObject) -> Vec<(usize, Tag)> {
     v
 }
 
-macro_rules! mutant {
-    ($name:literal, $field:ident, $f:expr) => {{
-        static M: Tasks = Tasks {
-            name: $name,
-            $field: $f,
-            ..REFERENCE
-        };
-        &M
-    }};
-}
+use radlab_grade::mutant;
 
 fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
     vec![

@@ -9,20 +9,4 @@ pub mod tasks;
 #[allow(dead_code)]
 mod pristine;
 
-/// What the grader is built from.
-pub const SOURCES: radlab_grade::LabSources = radlab_grade::LabSources {
-    lab_toml: include_str!("../lab.toml"),
-    exercise: include_str!("exercise.rs"),
-    pristine: include_str!("exercise/pristine.rs"),
-    grader: &[
-        include_str!("checks.rs"),
-        include_str!("tasks.rs"),
-        include_str!("../lab.toml"),
-    ],
-    grader_sha256_shipped: include_str!("../grader.sha256"),
-};
-
-/// Grade one table of task implementations.
-pub fn grade(tasks: &'static tasks::Tasks) -> radlab_grade::Results {
-    radlab_grade::grade_lab(&SOURCES, &checks::checks(), tasks, tasks.name)
-}
+radlab_grade::lab_library!();

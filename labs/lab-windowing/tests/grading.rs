@@ -81,16 +81,7 @@ fn resample_floor_shape(l: ArrayView3<u8>, s: [f64; 3], t: [f64; 3]) -> Array3<u
     .to_owned()
 }
 
-macro_rules! mutant {
-    ($name:literal, $field:ident, $f:expr) => {{
-        static M: Tasks = Tasks {
-            name: $name,
-            $field: $f,
-            ..REFERENCE
-        };
-        &M
-    }};
-}
+use radlab_grade::mutant;
 
 /// Each mutant with the check that must catch it and a word its message must contain.
 fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
