@@ -583,6 +583,9 @@ pub struct Component {
     pub centroid_mm: [f64; 3],
     /// Highest value of the probability map in the component (NaN without one).
     pub max_probability: f64,
+    /// Where that highest value is, `[z, y, x]` (the first voxel in z, y, x
+    /// order among ties; the component's first voxel without a map).
+    pub peak_voxel: [usize; 3],
 }
 
 /// Label the connected components of `mask` (labels 1.., in the order their
@@ -613,13 +616,18 @@ pub fn components(
                 labels[[z, y, x]] = label;
                 stack.push([z, y, x]);
                 let (mut n, mut sum, mut pmax) = (0usize, [0.0f64; 3], f64::NEG_INFINITY);
+                let mut peak = [z, y, x];
                 while let Some([cz, cy, cx]) = stack.pop() {
                     n += 1;
                     sum[0] += cz as f64;
                     sum[1] += cy as f64;
                     sum[2] += cx as f64;
                     if let Some(p) = &probability {
-                        pmax = pmax.max(f64::from(p[[cz, cy, cx]]));
+                        let v = f64::from(p[[cz, cy, cx]]);
+                        if v > pmax || (v == pmax && [cz, cy, cx] < peak) {
+                            pmax = v;
+                            peak = [cz, cy, cx];
+                        }
                     }
                     for o in &offsets {
                         let (qz, qy, qx) =
@@ -646,6 +654,7 @@ pub fn components(
                     } else {
                         f64::NAN
                     },
+                    peak_voxel: peak,
                 });
             }
         }
