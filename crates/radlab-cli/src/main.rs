@@ -39,6 +39,11 @@ fn labs() -> Vec<Lab> {
             sources: &lab_deid::SOURCES,
             grade_exercise: || lab_deid::grade(&lab_deid::tasks::EXERCISE),
         },
+        Lab {
+            id: "lab-segmentation",
+            sources: &lab_segmentation::SOURCES,
+            grade_exercise: || lab_segmentation::grade(&lab_segmentation::tasks::EXERCISE),
+        },
     ]
 }
 

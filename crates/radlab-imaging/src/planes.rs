@@ -151,3 +151,89 @@ pub fn write_png(path: &Path, img: ArrayView2<u8>) -> Result<()> {
     let bytes = encode_png(img).map_err(err)?;
     radlab_dicom::write::write_atomic(path, &bytes).map_err(|e| err(e.to_string()))
 }
+
+/// Encode an RGB image `[height, width, 3]` as PNG bytes.
+pub fn encode_rgb_png(img: ndarray::ArrayView3<u8>) -> std::result::Result<Vec<u8>, String> {
+    let (h, w, c) = img.dim();
+    if c != 3 {
+        return Err(format!("an RGB image needs 3 channels, not {c}"));
+    }
+    let mut buf = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut buf, w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+        let data: Vec<u8> = img.iter().copied().collect();
+        writer.write_image_data(&data).map_err(|e| e.to_string())?;
+    }
+    Ok(buf)
+}
+
+/// Write an RGB PNG `[height, width, 3]` atomically (temporary file, then rename).
+pub fn write_rgb_png(path: &Path, img: ndarray::ArrayView3<u8>) -> Result<()> {
+    let err = |reason: String| ImagingError::Png {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = encode_rgb_png(img).map_err(err)?;
+    radlab_dicom::write::write_atomic(path, &bytes).map_err(|e| err(e.to_string()))
+}
+
+/// The outline of a 2-D mask: its pixels with a 4-neighbour outside it
+/// (outside the image counts as outside).
+///
+/// ```
+/// use ndarray::Array2;
+/// let mut m = Array2::from_elem((5, 5), false);
+/// m.slice_mut(ndarray::s![1..4, 1..4]).fill(true);
+/// let o = radlab_imaging::planes::outline(m.view());
+/// assert_eq!(o.iter().filter(|&&v| v).count(), 8); // the ring, not the centre
+/// ```
+pub fn outline(mask: ArrayView2<bool>) -> Array2<bool> {
+    let (h, w) = mask.dim();
+    Array2::from_shape_fn((h, w), |(y, x)| {
+        mask[[y, x]]
+            && (y == 0
+                || x == 0
+                || y + 1 == h
+                || x + 1 == w
+                || !mask[[y - 1, x]]
+                || !mask[[y + 1, x]]
+                || !mask[[y, x - 1]]
+                || !mask[[y, x + 1]])
+    })
+}
+
+/// An 8-bit slice as RGB `[height * scale, width * scale, 3]` (nearest
+/// neighbour), with the outlines of `layers` drawn over it, each in its
+/// colour, later layers on top.
+pub fn overlay_outlines(
+    gray: ArrayView2<u8>,
+    layers: &[(ArrayView2<bool>, [u8; 3])],
+    scale: usize,
+) -> ndarray::Array3<u8> {
+    let (h, w) = gray.dim();
+    let s = scale.max(1);
+    let mut out = ndarray::Array3::<u8>::zeros((h * s, w * s, 3));
+    let outlines: Vec<(Array2<bool>, [u8; 3])> = layers
+        .iter()
+        .map(|(m, c)| (outline(m.view()), *c))
+        .collect();
+    for y in 0..h * s {
+        for x in 0..w * s {
+            let (sy, sx) = (y / s, x / s);
+            let g = gray[[sy, sx]];
+            let mut px = [g, g, g];
+            for (o, c) in &outlines {
+                if o.get((sy, sx)).copied().unwrap_or(false) {
+                    px = *c;
+                }
+            }
+            for k in 0..3 {
+                out[[y, x, k]] = px[k];
+            }
+        }
+    }
+    out
+}

@@ -194,3 +194,178 @@ pub fn scan_series(
         above_half: probs.iter().filter(|&&q| q > 0.5).count(),
     })
 }
+
+/// One labelled CT scan for the segmentation and detection labs.
+#[derive(Debug, Clone)]
+pub struct LabelledScan {
+    /// Case id (`case-001`, or `negative-901` for a generated scan without nodules).
+    pub id: String,
+    /// HU, `[z, y, x]`.
+    pub hu: Array3<f32>,
+    /// Labels `[z, y, x]`: 0 background, `n` inside lesion `n`.
+    pub labels: Array3<u32>,
+    /// Spacing `(z, y, x)` in mm.
+    pub spacing: [f64; 3],
+    /// Where it came from (a folder, or the generator and seed).
+    pub source: String,
+}
+
+/// The sample cases read from their DICOM series and `labels.npy`, plus
+/// `negatives` scans without nodules made by radlab-synth (seeds 901, 902,
+/// ...; the same every run), so that empty references and false positives
+/// in scans without lesions show up.
+pub fn labelled_sample_scans(negatives: usize) -> Result<Vec<LabelledScan>> {
+    let mut out = Vec::new();
+    for dir in sample_case_dirs()? {
+        let truth = radlab_synth::CaseTruth::read(&dir)?;
+        let labels = truth.read_labels(&dir)?;
+        let (vol, _) = crate::load_volume(&dir.join(&truth.series_dir), None)?;
+        if vol.voxels.dim() != labels.dim() {
+            bail!(
+                "{}: the series is {:?} but labels.npy is {:?}",
+                dir.display(),
+                vol.voxels.dim(),
+                labels.dim()
+            );
+        }
+        out.push(LabelledScan {
+            id: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            spacing: vol.spacing,
+            hu: vol.voxels,
+            labels: labels.mapv(u32::from),
+            source: crate::display_path(&dir),
+        });
+    }
+    if out.is_empty() {
+        bail!(
+            "no labelled sample cases under {}",
+            crate::sample_data_dir().display()
+        );
+    }
+    for k in 0..negatives {
+        let seed = 901 + k as u64;
+        let mut spec = radlab_synth::CaseSpec::sample(seed);
+        spec.nodules = 0;
+        let case = radlab_synth::generate_case(&spec);
+        out.push(LabelledScan {
+            id: format!("negative-{seed}"),
+            hu: case.phantom.hu.mapv(f32::from),
+            labels: case.phantom.labels.mapv(u32::from),
+            spacing: case.phantom.spacing,
+            source: format!("radlab-synth seed {seed}, no nodules"),
+        });
+    }
+    Ok(out)
+}
+
+/// The sliding-window settings the labs use with the bundled segmenter:
+/// 32 x 96 x 96 windows, 25 % overlap, Gaussian blending (MONAI's defaults
+/// for the blend), two windows per forward call.
+pub fn segmenter_windows() -> radlab_infer::SlidingWindow {
+    radlab_infer::SlidingWindow {
+        roi: [32, 96, 96],
+        overlap: 0.25,
+        blend: radlab_infer::Blend::Gaussian { sigma_scale: 0.125 },
+        batch: 2,
+        pad_value: 0.0,
+    }
+}
+
+/// Nodule probability per voxel of an HU volume `[z, y, x]` (same grid, so
+/// the volume's spacing applies), from a segmentation model: the card's
+/// window, then sliding windows ([`segmenter_windows`]).
+pub fn segment(
+    model: &mut Model,
+    hu: ArrayView3<'_, f32>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Array3<f32>> {
+    let p = model.card().preprocessing.clone();
+    let input = hu.mapv(|v| p.apply(v));
+    let out = model.predict_volume(input.view(), &segmenter_windows(), progress)?;
+    Ok(out.index_axis_move(Axis(0), 0))
+}
+
+/// Read a label mask saved with NumPy (`numpy.save`): a 3-D array `[z, y, x]`
+/// of bool or (unsigned) integers, C order, 0 background and a positive
+/// value per lesion. Negative or non-integer data is refused.
+pub fn read_labels_npy(path: &std::path::Path) -> Result<Array3<u32>> {
+    use ndarray_npy::read_npy;
+    let bad = |why: String| crate::BadInput(format!("{}: {why}", path.display()));
+    if !path.is_file() {
+        bail!(bad("no such file".into()));
+    }
+    if let Ok(a) = read_npy::<_, Array3<u8>>(path) {
+        return Ok(a.mapv(u32::from));
+    }
+    if let Ok(a) = read_npy::<_, Array3<u16>>(path) {
+        return Ok(a.mapv(u32::from));
+    }
+    if let Ok(a) = read_npy::<_, Array3<u32>>(path) {
+        return Ok(a);
+    }
+    if let Ok(a) = read_npy::<_, Array3<bool>>(path) {
+        return Ok(a.mapv(u32::from));
+    }
+    let signed = read_npy::<_, Array3<i64>>(path)
+        .ok()
+        .or_else(|| {
+            read_npy::<_, Array3<i32>>(path)
+                .ok()
+                .map(|a| a.mapv(i64::from))
+        })
+        .or_else(|| {
+            read_npy::<_, Array3<i16>>(path)
+                .ok()
+                .map(|a| a.mapv(i64::from))
+        })
+        .or_else(|| {
+            read_npy::<_, Array3<i8>>(path)
+                .ok()
+                .map(|a| a.mapv(i64::from))
+        });
+    if let Some(signed) = signed {
+        if signed
+            .iter()
+            .any(|&v| !(0..=i64::from(u32::MAX)).contains(&v))
+        {
+            bail!(bad("label values must be 0 (background) or positive".into()));
+        }
+        return Ok(signed.mapv(|v| v as u32));
+    }
+    bail!(bad(
+        "not a 3-D NumPy array of integers or bools in C order (save it with numpy.save(path, labels.astype(numpy.uint8)))".into()
+    ))
+}
+
+/// A user's scan: a DICOM series (file or folder) and its label mask
+/// (`.npy`, see [`read_labels_npy`]) on the same grid.
+pub fn user_scan(
+    input: &std::path::Path,
+    series: Option<&str>,
+    labels: &std::path::Path,
+) -> Result<LabelledScan> {
+    let mask = read_labels_npy(labels)?;
+    let (vol, _) = crate::load_volume(input, series)?;
+    if vol.voxels.dim() != mask.dim() {
+        bail!(crate::BadInput(format!(
+            "{}: the labels are {:?} ([z, y, x]) but the series {} is {:?}",
+            labels.display(),
+            mask.dim(),
+            input.display(),
+            vol.voxels.dim()
+        )));
+    }
+    Ok(LabelledScan {
+        id: input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "input".into()),
+        spacing: vol.spacing,
+        hu: vol.voxels,
+        labels: mask,
+        source: crate::display_path(input),
+    })
+}

@@ -567,7 +567,12 @@ pub fn bootstrap_ci(
     let mut events: Vec<(f64, bool, u32)> = Vec::new();
     for (i, s) in scans.iter().enumerate() {
         events.extend(s.fp_scores.iter().map(|&v| (v, false, i as u32)));
-        events.extend(s.lesion_scores.iter().flatten().map(|&v| (v, true, i as u32)));
+        events.extend(
+            s.lesion_scores
+                .iter()
+                .flatten()
+                .map(|&v| (v, true, i as u32)),
+        );
     }
     events.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
     let n = scans.len();
@@ -618,7 +623,10 @@ pub fn bootstrap_ci(
                 ys.push(tp as f64 / lesions as f64);
             }
         }
-        let s: Vec<f64> = operating_points.iter().map(|&f| interp(f, &xs, &ys)).collect();
+        let s: Vec<f64> = operating_points
+            .iter()
+            .map(|&f| interp(f, &xs, &ys))
+            .collect();
         for (k, v) in s.iter().enumerate() {
             per_point[k].push(*v);
         }
@@ -672,7 +680,9 @@ pub fn synthetic_scans(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..scans)
         .map(|_| {
-            let n_les = (0..3).filter(|_| rng.random_bool((lesion_rate / 3.0).min(1.0))).count();
+            let n_les = (0..3)
+                .filter(|_| rng.random_bool((lesion_rate / 3.0).min(1.0)))
+                .count();
             let mut r = ScanResult {
                 fp_scores: Vec::new(),
                 lesion_scores: vec![None; n_les],
@@ -687,7 +697,8 @@ pub fn synthetic_scans(
                         continue;
                     }
                 }
-                r.fp_scores.push((rng.random::<f64>() * 0.9 * 1000.0).round() / 1000.0);
+                r.fp_scores
+                    .push((rng.random::<f64>() * 0.9 * 1000.0).round() / 1000.0);
             }
             r
         })
@@ -739,8 +750,14 @@ mod tests {
     fn pooled_not_per_scan() {
         // Scan 1: 1 of 1 lesions found; scan 2: 0 of 3. Pooled 1/4, not mean(1, 0) = 1/2.
         let s = [
-            ScanResult { fp_scores: vec![], lesion_scores: vec![Some(0.9)] },
-            ScanResult { fp_scores: vec![], lesion_scores: vec![None, None, None] },
+            ScanResult {
+                fp_scores: vec![],
+                lesion_scores: vec![Some(0.9)],
+            },
+            ScanResult {
+                fp_scores: vec![],
+                lesion_scores: vec![None, None, None],
+            },
         ];
         assert_eq!(froc(&s).unwrap().points.last().unwrap().sensitivity, 0.25);
     }
@@ -758,7 +775,12 @@ mod tests {
     fn hit_rules() {
         let mut labels = Array3::<u32>::zeros((4, 4, 4));
         labels[[1, 1, 1]] = 7;
-        let lesions = [Lesion { scan: 0, label: 7, center_mm: [1.0, 1.0, 1.0], radius_mm: 1.5 }];
+        let lesions = [Lesion {
+            scan: 0,
+            label: 7,
+            center_mm: [1.0, 1.0, 1.0],
+            radius_mm: 1.5,
+        }];
         let cand = |v: [usize; 3]| Candidate {
             scan: 0,
             voxel: v,
@@ -766,7 +788,12 @@ mod tests {
             score: 1.0,
             volume_mm3: 0.0,
         };
-        let c = [cand([1, 1, 1]), cand([2, 2, 1]), cand([3, 3, 3]), cand([9, 9, 9])];
+        let c = [
+            cand([1, 1, 1]),
+            cand([2, 2, 1]),
+            cand([3, 3, 3]),
+            cand([9, 9, 9]),
+        ];
         let m = assign(&c, &lesions, HitRule::InsideMask, Some(labels.view())).unwrap();
         assert_eq!(m, vec![Some(0), None, None, None]);
         let r = assign(&c, &lesions, HitRule::WithinRadius, None).unwrap();
@@ -815,7 +842,10 @@ mod tests {
     fn bootstrap_with_all_weights_one_is_the_curve() {
         // The weighted sweep with every scan drawn once reproduces froc():
         // checked through a single-scan problem, where every replicate is the scan itself.
-        let s = [ScanResult { fp_scores: vec![0.5, 0.2], lesion_scores: vec![Some(0.7), Some(0.3), None] }];
+        let s = [ScanResult {
+            fp_scores: vec![0.5, 0.2],
+            lesion_scores: vec![Some(0.7), Some(0.3), None],
+        }];
         let ci = bootstrap_ci(&s, &LUNA16, 50, 0.95, 1).unwrap();
         let f = froc(&s).unwrap();
         for &(fps, lo, hi) in &ci.points {
@@ -833,8 +863,11 @@ mod tests {
         let (fps, sens) = monai_froc_curve_data(&fp, &tp, 2, 1);
         assert_eq!(fps, vec![2.0, 1.0, 0.0, 0.0]);
         assert_eq!(sens, vec![0.5, 0.5, 0.5, 0.0]);
-        let ours = froc(&[ScanResult { fp_scores: fp.to_vec(), lesion_scores: vec![Some(0.9), Some(0.1)] }])
-            .unwrap();
+        let ours = froc(&[ScanResult {
+            fp_scores: fp.to_vec(),
+            lesion_scores: vec![Some(0.9), Some(0.1)],
+        }])
+        .unwrap();
         assert_eq!(ours.points.last().unwrap().sensitivity, 1.0);
     }
 }

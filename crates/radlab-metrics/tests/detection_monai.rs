@@ -73,7 +73,9 @@ fn candidates_hits_and_froc_agree_with_monai() {
             let q = scan["q"].as_str().unwrap().as_bytes();
             let prob: Vec<f32> = q
                 .chunks(2)
-                .map(|h| u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap() as f32 / 256.0)
+                .map(|h| {
+                    u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap() as f32 / 256.0
+                })
                 .collect();
             let prob = Array3::from_shape_vec(dim, prob).unwrap();
 
@@ -97,7 +99,11 @@ fn candidates_hits_and_froc_agree_with_monai() {
                     .map(|x| x.as_u64().unwrap() as usize)
                     .collect();
                 assert_eq!(c.voxel.to_vec(), v, "{name} scan {s}: peak voxel");
-                assert_eq!(c.score, w["score"].as_f64().unwrap(), "{name} scan {s}: score");
+                assert_eq!(
+                    c.score,
+                    w["score"].as_f64().unwrap(),
+                    "{name} scan {s}: score"
+                );
             }
 
             // Hits inside the mask: MONAI's false positives, in candidate order.
@@ -105,18 +111,30 @@ fn candidates_hits_and_froc_agree_with_monai() {
             let hits = assign(&cands, &lesions, HitRule::InsideMask, Some(labels.view())).unwrap();
             let scores: Vec<f64> = cands.iter().map(|c| c.score).collect();
             let r = ScanResult::from_hits(&scores, &hits, lesions.len()).unwrap();
-            close(&r.fp_scores, &floats(&scan["monai_fp_probs"]), "false positives");
+            close(
+                &r.fp_scores,
+                &floats(&scan["monai_fp_probs"]),
+                "false positives",
+            );
 
             // Each present label's best score (0 for a miss) is MONAI's tp_probs entry.
             let tp = floats(&scan["monai_tp_probs"]);
             for (les, got) in lesions.iter().zip(&r.lesion_scores) {
                 let want = tp[les.label as usize - 1];
-                assert_eq!(got.unwrap_or(0.0), want, "{name} scan {s}: lesion {}", les.label);
+                assert_eq!(
+                    got.unwrap_or(0.0),
+                    want,
+                    "{name} scan {s}: lesion {}",
+                    les.label
+                );
                 missed_any |= got.is_none();
             }
             let targets = scan["monai_num_targets"].as_u64().unwrap() as usize;
             if name.contains("gap") {
-                assert!(targets > lesions.len(), "{name}: MONAI counts the absent label");
+                assert!(
+                    targets > lesions.len(),
+                    "{name}: MONAI counts the absent label"
+                );
             } else {
                 assert_eq!(targets, lesions.len(), "{name} scan {s}: targets");
             }
@@ -128,8 +146,16 @@ fn candidates_hits_and_froc_agree_with_monai() {
 
         // MONAI's own curve and score, reproduced.
         let (fps, sens) = monai_froc_curve_data(&all_fp, &all_tp, monai_targets, scans.len());
-        close(&fps, &floats(&sc["monai_fps_per_image"]), "MONAI fps per image");
-        close(&sens, &floats(&sc["monai_sensitivity"]), "MONAI sensitivity");
+        close(
+            &fps,
+            &floats(&sc["monai_fps_per_image"]),
+            "MONAI fps per image",
+        );
+        close(
+            &sens,
+            &floats(&sc["monai_sensitivity"]),
+            "MONAI sensitivity",
+        );
         let cam = sc["monai_froc_camelyon16"].as_f64().unwrap();
         let luna = sc["monai_froc_luna16"].as_f64().unwrap();
         assert!((monai_froc_score(&fps, &sens, &CAMELYON16) - cam).abs() <= 1e-9);
@@ -139,24 +165,43 @@ fn candidates_hits_and_froc_agree_with_monai() {
         let ours = froc(&results).unwrap();
         let (oc, ol) = (ours.score(&CAMELYON16), ours.cpm());
         if name.contains("gap") {
-            assert!(oc > cam && ol > luna, "{name}: fewer targets, higher sensitivity");
+            assert!(
+                oc > cam && ol > luna,
+                "{name}: fewer targets, higher sensitivity"
+            );
             seen.push("gap");
         } else if missed_any {
-            assert!((oc - cam).abs() <= 1e-9 && (ol - luna).abs() <= 1e-9, "{name}: {oc} {ol} vs {cam} {luna}");
+            assert!(
+                (oc - cam).abs() <= 1e-9 && (ol - luna).abs() <= 1e-9,
+                "{name}: {oc} {ol} vs {cam} {luna}"
+            );
             seen.push("same");
         } else {
             // Every lesion found: MONAI loses the last point, radlab keeps it.
             let last = ours.points.last().unwrap();
             assert_eq!(last.sensitivity, 1.0);
-            let lowest = fps.iter().zip(&sens).all(|(&f, &v)| (f, v) != (last.fps_per_scan, last.sensitivity));
-            assert!(lowest, "{name}: MONAI's curve lacks radlab's last point {last:?}: {fps:?} {sens:?}");
+            let lowest = fps
+                .iter()
+                .zip(&sens)
+                .all(|(&f, &v)| (f, v) != (last.fps_per_scan, last.sensitivity));
+            assert!(
+                lowest,
+                "{name}: MONAI's curve lacks radlab's last point {last:?}: {fps:?} {sens:?}"
+            );
             // Here the lowest score is a false positive's at 1 FP per scan:
             // beyond its last point numpy.interp holds the sensitivity, so
             // the scores agree although the curves do not.
-            assert!(oc >= cam - 1e-12 && ol >= luna - 1e-12, "{name}: {oc} {ol} vs {cam} {luna}");
+            assert!(
+                oc >= cam - 1e-12 && ol >= luna - 1e-12,
+                "{name}: {oc} {ol} vs {cam} {luna}"
+            );
             seen.push("all found");
         }
     }
     seen.sort();
-    assert_eq!(seen, ["all found", "gap", "same"], "every scenario exercised");
+    assert_eq!(
+        seen,
+        ["all found", "gap", "same"],
+        "every scenario exercised"
+    );
 }

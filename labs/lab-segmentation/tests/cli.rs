@@ -1,0 +1,177 @@
+//! lab-segmentation from the outside: default run, a user's series + labels,
+//! bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn lab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lab-segmentation"))
+}
+
+fn sample(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../sample_data")
+        .join(p)
+}
+
+fn run_json(args: &[&str], out: &std::path::Path) -> serde_json::Value {
+    let o = lab()
+        .args(args)
+        .arg("--json")
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn default_run_scores_every_case_under_each_convention() {
+    let out = tempfile::tempdir().unwrap();
+    let v = run_json(&["--negatives", "1"], out.path());
+    let cases = v["cases"].as_array().unwrap();
+    let ids: Vec<&str> = cases.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "case-001",
+            "case-002",
+            "case-003",
+            "case-004",
+            "negative-901"
+        ]
+    );
+    let with_reference = cases
+        .iter()
+        .filter(|c| c["reference_voxels"].as_u64().unwrap() > 0)
+        .count();
+    assert_eq!(with_reference, 4);
+    for c in cases {
+        let dice: Vec<f64> = c["dice"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d[1].as_f64().unwrap_or(f64::NAN))
+            .collect();
+        let iou: Vec<f64> = c["iou"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d[1].as_f64().unwrap_or(f64::NAN))
+            .collect();
+        // IoU = Dice / (2 - Dice) whenever both are numbers.
+        for (d, j) in dice.iter().zip(&iou) {
+            if !d.is_nan() {
+                assert!((j - d / (2.0 - d)).abs() < 1e-12, "{c}");
+            }
+        }
+        if c["reference_voxels"].as_u64().unwrap() > 0 {
+            let (hd95, hd) = (
+                c["hd95_mm"].as_f64().unwrap(),
+                c["hausdorff_mm"].as_f64().unwrap(),
+            );
+            assert!(hd95 > 0.0 && hd95 <= hd, "{c}");
+            assert!(dice.iter().all(|&d| (0.0..=1.0).contains(&d)));
+        } else {
+            // No reference: MONAI's default leaves the scan out (null = NaN in JSON).
+            assert!(dice[0].is_nan(), "{c}");
+        }
+        let png = PathBuf::from(c["overlay"].as_str().unwrap());
+        let bytes = std::fs::read(out.path().join(png.file_name().unwrap())).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+    }
+    let means = v["means"].as_array().unwrap();
+    assert_eq!(means[0]["policy"], "monai-ignore-empty");
+    assert_eq!(means[0]["cases_counted"], 4);
+    assert!(out.path().join("report.json").is_file());
+}
+
+#[test]
+fn a_users_series_and_labels_give_the_same_numbers_as_the_sample_run() {
+    let out = tempfile::tempdir().unwrap();
+    let a = run_json(&["--negatives", "0"], out.path());
+    let series = sample("case-002/ct");
+    let labels = sample("case-002/labels.npy");
+    let b = run_json(
+        &[
+            "--input",
+            series.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+        ],
+        &out.path().join("mine"),
+    );
+    let cases = b["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1);
+    for k in [
+        "dice",
+        "iou",
+        "hd95_mm",
+        "assd_mm",
+        "surface_dice",
+        "reference_voxels",
+        "predicted_voxels",
+    ] {
+        assert_eq!(cases[0][k], a["cases"][1][k], "{k}");
+    }
+}
+
+#[test]
+fn bad_input_is_exit_2_with_the_file_named_and_nothing_written() {
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("x");
+    let series = sample("case-001/ct");
+    let check = |args: &[&str], words: &str| {
+        let o = lab().args(args).arg("--out").arg(&target).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?}: {err}");
+        assert!(!target.exists(), "{args:?} wrote output");
+    };
+    check(&["--threshold", "1.5"], "--threshold 1.5");
+    check(&["--tolerance", "0"], "--tolerance");
+    check(&["--input", series.to_str().unwrap()], "--labels");
+    let missing = out.path().join("nope.npy");
+    check(
+        &[
+            "--input",
+            series.to_str().unwrap(),
+            "--labels",
+            missing.to_str().unwrap(),
+        ],
+        "nope.npy: no such file",
+    );
+    // A mask of the wrong shape: a valid 2 x 2 x 2 uint8 .npy written by hand.
+    let small = out.path().join("small.npy");
+    let mut header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2, 2), }".to_vec();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(&[0u8; 8]);
+    std::fs::write(&small, bytes).unwrap();
+    check(
+        &[
+            "--input",
+            series.to_str().unwrap(),
+            "--labels",
+            small.to_str().unwrap(),
+        ],
+        "(2, 2, 2)",
+    );
+    let text = out.path().join("text.npy");
+    std::fs::write(&text, "not numpy").unwrap();
+    check(
+        &[
+            "--input",
+            series.to_str().unwrap(),
+            "--labels",
+            text.to_str().unwrap(),
+        ],
+        "text.npy: not a 3-D NumPy array",
+    );
+}
