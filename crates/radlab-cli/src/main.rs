@@ -44,6 +44,11 @@ fn labs() -> Vec<Lab> {
             sources: &lab_segmentation::SOURCES,
             grade_exercise: || lab_segmentation::grade(&lab_segmentation::tasks::EXERCISE),
         },
+        Lab {
+            id: "lab-froc",
+            sources: &lab_froc::SOURCES,
+            grade_exercise: || lab_froc::grade(&lab_froc::tasks::EXERCISE),
+        },
     ]
 }
 

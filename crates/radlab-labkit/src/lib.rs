@@ -9,6 +9,7 @@
 //! * creating the output folder only once the input has been read ([`prepare_out_dir`]);
 //! * writing JSON reports atomically ([`write_json`]).
 
+pub mod charts;
 pub mod models;
 
 use std::io::IsTerminal;

@@ -1,0 +1,130 @@
+//! The tasks as a table of functions: one table for the reference, one for
+//! the learner's exercise file, one for the pristine stubs, and (in tests)
+//! one per known mistake.
+
+use serde::Serialize;
+
+/// One candidate after matching: its score and the lesion it hit, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Detection {
+    /// Higher means more suspicious.
+    pub score: f64,
+    /// Index of the lesion of its scan it hit, or `None` (a false positive).
+    pub lesion: Option<usize>,
+}
+
+/// One scan after matching.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scan {
+    /// Every candidate of the scan.
+    pub detections: Vec<Detection>,
+    /// Number of reference lesions in the scan (0 for a scan without any).
+    pub lesions: usize,
+}
+
+/// A reference lesion as LUNA16 lists it: centre `(z, y, x)` in mm and diameter in mm.
+pub type Nodule = ([f64; 3], f64);
+
+/// Which nodule each candidate position `(z, y, x)` mm hits.
+pub type MatchFn = fn(&[[f64; 3]], &[Nodule]) -> Vec<Option<usize>>;
+/// `(false positives per scan, sensitivity)` at a score threshold.
+pub type PointFn = fn(&[Scan], f64) -> (f64, f64);
+/// The CPM of a FROC curve given as `(fps per scan, sensitivity)` points.
+pub type CpmFn = fn(&[(f64, f64)]) -> f64;
+
+/// One implementation of every task.
+#[derive(Clone, Copy)]
+pub struct Tasks {
+    /// What this table is: `reference`, `exercise`, `pristine` or a mutant's name.
+    pub name: &'static str,
+    /// LUNA16's hit rule.
+    pub match_radius: MatchFn,
+    /// One FROC point.
+    pub froc_point: PointFn,
+    /// The competition performance metric.
+    pub cpm: CpmFn,
+}
+
+/// The reference implementations, from radlab-metrics.
+pub mod reference {
+    use super::*;
+    use radlab_metrics::detection::{
+        Candidate, HitRule, LUNA16, Lesion, ScanResult, assign, interp,
+    };
+
+    /// Nearest nodule whose centre is within half its diameter.
+    pub fn match_radius(candidates: &[[f64; 3]], nodules: &[Nodule]) -> Vec<Option<usize>> {
+        let c: Vec<Candidate> = candidates
+            .iter()
+            .map(|&p| Candidate {
+                scan: 0,
+                voxel: [0; 3],
+                position_mm: p,
+                score: 0.0,
+                volume_mm3: 0.0,
+            })
+            .collect();
+        let l: Vec<Lesion> = nodules
+            .iter()
+            .map(|&(center_mm, d)| Lesion {
+                scan: 0,
+                label: 0,
+                center_mm,
+                radius_mm: d / 2.0,
+            })
+            .collect();
+        assign(&c, &l, HitRule::WithinRadius, None).unwrap_or_default()
+    }
+
+    /// Counting with duplicates once, negatives in, sensitivity pooled.
+    pub fn froc_point(scans: &[Scan], threshold: f64) -> (f64, f64) {
+        let (mut fp, mut tp, mut lesions) = (0usize, 0usize, 0usize);
+        for s in scans {
+            let scores: Vec<f64> = s.detections.iter().map(|d| d.score).collect();
+            let hits: Vec<Option<usize>> = s.detections.iter().map(|d| d.lesion).collect();
+            let Ok(r) = ScanResult::from_hits(&scores, &hits, s.lesions) else {
+                return (f64::NAN, f64::NAN);
+            };
+            fp += r.fp_scores.iter().filter(|&&v| v >= threshold).count();
+            tp += r
+                .lesion_scores
+                .iter()
+                .flatten()
+                .filter(|&&v| v >= threshold)
+                .count();
+            lesions += s.lesions;
+        }
+        (fp as f64 / scans.len() as f64, tp as f64 / lesions as f64)
+    }
+
+    /// Mean of the linearly interpolated sensitivity at LUNA16's seven points.
+    pub fn cpm(curve: &[(f64, f64)]) -> f64 {
+        let xs: Vec<f64> = curve.iter().map(|p| p.0).collect();
+        let ys: Vec<f64> = curve.iter().map(|p| p.1).collect();
+        LUNA16.iter().map(|&f| interp(f, &xs, &ys)).sum::<f64>() / LUNA16.len() as f64
+    }
+}
+
+/// The reference table.
+pub const REFERENCE: Tasks = Tasks {
+    name: "reference",
+    match_radius: reference::match_radius,
+    froc_point: reference::froc_point,
+    cpm: reference::cpm,
+};
+
+/// The learner's exercise file.
+pub const EXERCISE: Tasks = Tasks {
+    name: "exercise",
+    match_radius: crate::exercise::match_radius,
+    froc_point: crate::exercise::froc_point,
+    cpm: crate::exercise::cpm,
+};
+
+/// The stubs as shipped (must score 0 without crashing the grader).
+pub const PRISTINE: Tasks = Tasks {
+    name: "pristine",
+    match_radius: crate::pristine::match_radius,
+    froc_point: crate::pristine::froc_point,
+    cpm: crate::pristine::cpm,
+};
