@@ -7,7 +7,7 @@ Each `run` prints {"times_s": [...], "peak_rss_mb": ..., "check": {...}} like
 radlab-bench, so the harness can check that both computed the same thing
 before it compares times. Workloads: load (pydicom + numpy), load_sitk
 (SimpleITK), rle, scan, window, dice (numpy), hd95 (scipy KD-tree),
-hd95_monai and sliding (MONAI; need the MONAI venv), resample (SimpleITK),
+hd95_monai, froc_monai and sliding (MONAI; need the MONAI venv), froc (numpy), resample (SimpleITK),
 process.
 """
 
@@ -192,6 +192,37 @@ def run(workload, data, runs):
             return (max(np.percentile(da, 95), np.percentile(db, 95)), max(da.max(), db.max()))
         times, (hd95, hausdorff) = timed(runs, hd)
         return times, {"hd95": float(hd95), "hausdorff": float(hausdorff)}
+    if workload in ("froc", "froc_monai"):
+        fp = np.load(data / "froc_fp.npy")
+        les = np.load(data / "froc_lesions.npy")
+        scans = s["froc"][0]
+        luna = (0.125, 0.25, 0.5, 1, 2, 4, 8)
+        camelyon = (0.25, 0.5, 1, 2, 4, 8)
+        if workload == "froc_monai":
+            from monai.metrics import compute_froc_curve_data, compute_froc_score
+            tp_probs = np.nan_to_num(les[:, 1], nan=0.0)
+
+            def curve():
+                fps, sens = compute_froc_curve_data(fp[:, 1], tp_probs, len(les), scans)
+                return (compute_froc_score(fps, sens, luna), compute_froc_score(fps, sens, camelyon))
+            times, (cpm, cam) = timed(runs, curve)
+            return times, {"cpm": float(cpm), "camelyon16": float(cam)}
+
+        def curve():
+            # Sort every kept score once, count cumulatively, one point per distinct score.
+            hit = les[~np.isnan(les[:, 1]), 1]
+            scores = np.concatenate([fp[:, 1], hit])
+            is_tp = np.concatenate([np.zeros(len(fp)), np.ones(len(hit))])
+            order = np.argsort(-scores, kind="stable")
+            scores, is_tp = scores[order], is_tp[order]
+            tps = np.cumsum(is_tp)
+            fps = np.cumsum(1.0 - is_tp)
+            last = np.r_[scores[1:] != scores[:-1], True]
+            x = np.r_[0.0, fps[last] / scans]
+            y = np.r_[0.0, tps[last] / len(les)]
+            return (np.mean(np.interp(luna, x, y)), np.mean(np.interp(camelyon, x, y)), len(x))
+        times, (cpm, cam, n) = timed(runs, curve)
+        return times, {"cpm": float(cpm), "camelyon16": float(cam), "points": float(n)}
     if workload == "hd95_monai":
         import torch
         from monai.metrics import compute_hausdorff_distance

@@ -121,7 +121,16 @@ fn rows() -> Vec<Row> {
             Goal::Seconds(0.2),
             1e-6,
         ),
-        row("FROC", None, vec![], Goal::Seconds(0.005), 0.0),
+        row(
+            "FROC + CPM, 1000 scans x 10 candidates",
+            Some("froc"),
+            vec![
+                ("numpy, sorted cumulative counts", "froc", false),
+                ("MONAI compute_froc_curve_data + score", "froc_monai", true),
+            ],
+            Goal::Seconds(0.005),
+            1e-12,
+        ),
         row(
             "ECE, 1M predictions, 15 bins",
             None,

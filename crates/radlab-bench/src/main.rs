@@ -18,7 +18,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use ndarray::Array3;
+use ndarray::{Array2, Array3};
+use radlab_metrics::detection::{CAMELYON16, ScanResult, froc};
 use radlab_metrics::segmentation::{Counts, EmptyPolicy, surface_metrics};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -46,7 +47,7 @@ enum Cmd {
     },
     /// Time one workload and print a JSON line.
     Run {
-        /// load, rle, scan, window, dice, hd95, resample, process, sliding.
+        /// load, rle, scan, window, dice, hd95, froc, resample, process, sliding.
         workload: String,
         /// Data folder.
         #[arg(long)]
@@ -84,6 +85,11 @@ struct Sizes {
     mask_a: [i64; 6],
     mask_b: [i64; 6],
     mask_blob: [i64; 4],
+    /// A detection problem (`radlab_metrics::detection::synthetic_scans`):
+    /// scans, candidates per scan, seed; written as `froc_fp.npy` and
+    /// `froc_lesions.npy` for both sides.
+    #[serde(default)]
+    froc: (usize, usize, u64),
 }
 
 impl Sizes {
@@ -105,6 +111,7 @@ impl Sizes {
                 mask_a: [6, 20, 20, 4, 12, 10],
                 mask_b: [6, 19, 21, 4, 13, 9],
                 mask_blob: [2, 5, 33, 2],
+                froc: (20, 5, 7),
             }
         } else {
             Sizes {
@@ -123,6 +130,7 @@ impl Sizes {
                 mask_a: [150, 256, 256, 90, 150, 120],
                 mask_b: [155, 250, 262, 85, 155, 118],
                 mask_blob: [40, 100, 420, 10],
+                froc: (1000, 10, 7),
             }
         }
     }
@@ -168,6 +176,44 @@ fn run_cli(cli: Cli) -> Result<()> {
         }
         Cmd::Baseline { data } => baseline(&data),
     }
+}
+
+/// The detection problem as two arrays: false positives `[n, 2]` (scan,
+/// score) and lesions `[m, 2]` (scan, best score or NaN when missed).
+fn write_froc(data: &Path, s: &Sizes) -> Result<()> {
+    let (scans, per, seed) = s.froc;
+    let problem = radlab_metrics::detection::synthetic_scans(scans, 1.0, per, seed);
+    let mut fp = Vec::new();
+    let mut les = Vec::new();
+    for (i, r) in problem.iter().enumerate() {
+        for &v in &r.fp_scores {
+            fp.extend([i as f64, v]);
+        }
+        for v in &r.lesion_scores {
+            les.extend([i as f64, v.unwrap_or(f64::NAN)]);
+        }
+    }
+    let fp = Array2::from_shape_vec((fp.len() / 2, 2), fp)?;
+    let les = Array2::from_shape_vec((les.len() / 2, 2), les)?;
+    ndarray_npy::write_npy(data.join("froc_fp.npy"), &fp)?;
+    ndarray_npy::write_npy(data.join("froc_lesions.npy"), &les)?;
+    Ok(())
+}
+
+/// The detection problem back from its arrays.
+fn read_froc(data: &Path, s: &Sizes) -> Result<Vec<ScanResult>> {
+    let fp: Array2<f64> = ndarray_npy::read_npy(data.join("froc_fp.npy"))?;
+    let les: Array2<f64> = ndarray_npy::read_npy(data.join("froc_lesions.npy"))?;
+    let mut out = vec![ScanResult::default(); s.froc.0];
+    for r in fp.outer_iter() {
+        out[r[0] as usize].fp_scores.push(r[1]);
+    }
+    for r in les.outer_iter() {
+        out[r[0] as usize]
+            .lesion_scores
+            .push((!r[1].is_nan()).then_some(r[1]));
+    }
+    Ok(out)
 }
 
 /// The two bench masks (see [`Sizes`]): `(z - cz)^2 (ry rx)^2 + ... <= (rz ry rx)^2`
@@ -222,6 +268,7 @@ fn pattern(shape: [usize; 3], seed: usize) -> Array3<i16> {
 fn generate(data: &Path, tiny: bool) -> Result<()> {
     let sizes = Sizes::new(tiny);
     std::fs::create_dir_all(data)?;
+    write_froc(data, &sizes)?;
     let stamp = data.join("sizes.json");
     let want = serde_json::to_string_pretty(&sizes)?;
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str())
@@ -447,6 +494,21 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
                 BTreeMap::from([("hd95".into(), m.hd95), ("hausdorff".into(), m.hausdorff)]),
             )
         }
+        "froc" => {
+            let scans = read_froc(data, sizes)?;
+            let (t, (cpm, cam, n)) = timed(runs, || {
+                let f = froc(&scans)?;
+                Ok((f.cpm(), f.score(&CAMELYON16), f.points.len()))
+            })?;
+            (
+                t,
+                BTreeMap::from([
+                    ("cpm".into(), cpm),
+                    ("camelyon16".into(), cam),
+                    ("points".into(), n as f64),
+                ]),
+            )
+        }
         "resample" => {
             let input: Array3<f32> = ndarray_npy::read_npy(data.join("resample_in.npy"))?;
             let (t, out) = timed(runs, || {
@@ -551,7 +613,7 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
             )
         }
         other => bail!(
-            "unknown workload '{other}': load, rle, scan, window, dice, hd95, resample, process or sliding"
+            "unknown workload '{other}': load, rle, scan, window, dice, hd95, froc, resample, process or sliding"
         ),
     };
     Ok(RunResult {

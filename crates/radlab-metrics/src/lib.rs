@@ -4,7 +4,8 @@
 //!   counted half), the logistic function.
 //! - [`segmentation`]: Dice, IoU, sensitivity, precision with an explicit
 //!   empty-mask policy; Hausdorff, HD95, ASSD and surface Dice in mm from an
-//!   exact distance transform; 3-D connected components.
+//!   exact nearest-surface search (and an exact distance transform);
+//!   3-D connected components.
 //! - [`detection`]: candidates from a probability map, hit rules (inside
 //!   the mask, within a radius), FROC pooled over lesions, CAMELYON16 and
 //!   LUNA16 (CPM) operating points, seeded bootstrap intervals.

@@ -2,7 +2,8 @@
 //! `(z, y, x)` in mm: overlap (Dice, IoU, sensitivity, precision) with the
 //! empty-mask convention made explicit, and surface distances (Hausdorff,
 //! its 95th percentile, average symmetric surface distance, surface Dice)
-//! in mm from an exact Euclidean distance transform.
+//! in mm, exact: nearest surface points from a k-d tree (kiddo), with an
+//! exact Euclidean distance transform ([`distance_to`]) for whole volumes.
 
 use ndarray::{Array3, ArrayView3, Axis, Zip};
 use rayon::prelude::*;
@@ -220,6 +221,87 @@ pub fn surface(mask: ArrayView3<'_, bool>) -> Array3<bool> {
     out
 }
 
+/// The voxels of [`surface`] as `[z, y, x]` indices, in z, y, x order,
+/// without building the surface array (one parallel pass over the planes,
+/// reading rows as slices).
+///
+/// ```
+/// let mut m = ndarray::Array3::from_elem((3, 3, 3), true);
+/// let p = radlab_metrics::segmentation::surface_points(m.view());
+/// assert_eq!(p.len(), 26); // every voxel but the centre
+/// m[[1, 1, 1]] = false;
+/// assert_eq!(radlab_metrics::segmentation::surface_points(m.view()).len(), 26);
+/// ```
+pub fn surface_points(mask: ArrayView3<'_, bool>) -> Vec<[u32; 3]> {
+    let (nz, ny, nx) = mask.dim();
+    let contiguous_rows = nx <= 1 || mask.strides()[2] == 1;
+    let planes: Vec<Vec<[u32; 3]>> = (0..nz)
+        .into_par_iter()
+        .map(|z| {
+            let mut out = Vec::new();
+            let row = |zz: usize, yy: usize| mask.slice(ndarray::s![zz, yy, ..]);
+            for y in 0..ny {
+                let here = row(z, y);
+                if contiguous_rows {
+                    let c = here.as_slice().unwrap_or(&[]);
+                    let empty: &[bool] = &[];
+                    let up = if y > 0 { row(z, y - 1) } else { here };
+                    let down = if y + 1 < ny { row(z, y + 1) } else { here };
+                    let front = if z > 0 { row(z - 1, y) } else { here };
+                    let back = if z + 1 < nz { row(z + 1, y) } else { here };
+                    let (u, d, f, b) = (
+                        up.as_slice().unwrap_or(empty),
+                        down.as_slice().unwrap_or(empty),
+                        front.as_slice().unwrap_or(empty),
+                        back.as_slice().unwrap_or(empty),
+                    );
+                    let edge_plane = y == 0 || y + 1 == ny || z == 0 || z + 1 == nz;
+                    for x in 0..nx {
+                        if !c[x] {
+                            continue;
+                        }
+                        let interior = !edge_plane
+                            && x > 0
+                            && x + 1 < nx
+                            && c[x - 1]
+                            && c[x + 1]
+                            && u[x]
+                            && d[x]
+                            && f[x]
+                            && b[x];
+                        if !interior {
+                            out.push([z as u32, y as u32, x as u32]);
+                        }
+                    }
+                } else {
+                    for x in 0..nx {
+                        if !mask[[z, y, x]] {
+                            continue;
+                        }
+                        let interior = z > 0
+                            && y > 0
+                            && x > 0
+                            && z + 1 < nz
+                            && y + 1 < ny
+                            && x + 1 < nx
+                            && mask[[z - 1, y, x]]
+                            && mask[[z + 1, y, x]]
+                            && mask[[z, y - 1, x]]
+                            && mask[[z, y + 1, x]]
+                            && mask[[z, y, x - 1]]
+                            && mask[[z, y, x + 1]];
+                        if !interior {
+                            out.push([z as u32, y as u32, x as u32]);
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    planes.concat()
+}
+
 /// Squared distance transform along one line (Felzenszwalb & Huttenlocher,
 /// "Distance Transforms of Sampled Functions", 2012): `f` holds squared
 /// distances so far (infinity where unknown), `step` the spacing of this axis
@@ -390,22 +472,46 @@ pub fn directed_surface_distances(
     spacing: [f64; 3],
 ) -> Result<Vec<f64>, MetricError> {
     same_shape(from.shape(), to.shape())?;
-    distances_between_surfaces(surface(from).view(), surface(to).view(), spacing)
+    distances_between_points(&surface_points(from), &surface_points(to), spacing)
 }
 
-/// Distances in mm from every `true` voxel of `from_surface` to the nearest
-/// `true` voxel of `to_surface`.
-fn distances_between_surfaces(
-    from_surface: ArrayView3<'_, bool>,
-    to_surface: ArrayView3<'_, bool>,
+/// Distances in mm from every point of `from` (`[z, y, x]` indices) to the
+/// nearest point of `to`, in `from`'s order.
+///
+/// Only surface points matter, so this searches a k-d tree (kiddo) of the
+/// target points in mm rather than transforming the whole box; each
+/// distance is then recomputed from the integer index differences, exactly
+/// as the distance transform sums them. Empty target: infinity for every
+/// source point.
+fn distances_between_points(
+    from: &[[u32; 3]],
+    to: &[[u32; 3]],
     spacing: [f64; 3],
 ) -> Result<Vec<f64>, MetricError> {
-    let d_to = squared_distance_to(to_surface, spacing)?;
-    Ok(from_surface
-        .iter()
-        .zip(d_to.iter())
-        .filter(|(s, _)| **s)
-        .map(|(_, &d)| d.sqrt())
+    use kiddo::SquaredEuclidean;
+    use kiddo::immutable::float::kdtree::ImmutableKdTree;
+    check_spacing(spacing)?;
+    if to.is_empty() {
+        return Ok(vec![f64::INFINITY; from.len()]);
+    }
+    let mm = |p: &[u32; 3]| {
+        [
+            f64::from(p[0]) * spacing[0],
+            f64::from(p[1]) * spacing[1],
+            f64::from(p[2]) * spacing[2],
+        ]
+    };
+    let coords: Vec<[f64; 3]> = to.iter().map(mm).collect();
+    let tree: ImmutableKdTree<f64, u32, 3, 32> = ImmutableKdTree::new_from_slice(&coords);
+    Ok(from
+        .par_iter()
+        .map(|p| {
+            let nn = tree.nearest_one::<SquaredEuclidean>(&mm(p));
+            let q = to[nn.item as usize];
+            let d = |a: usize| (f64::from(p[a]) - f64::from(q[a])) * spacing[a];
+            let (dz, dy, dx) = (d(0), d(1), d(2));
+            (dx * dx + dy * dy + dz * dz).sqrt()
+        })
         .collect())
 }
 
@@ -454,20 +560,10 @@ pub fn surface_metrics(
     tolerance_mm: f64,
 ) -> Result<SurfaceMetrics, MetricError> {
     same_shape(pred.shape(), reference.shape())?;
-    // Work inside the bounding box of both masks plus one voxel: every
-    // surface voxel is in it, and the distance transform is exact for
-    // points and features inside a box (outside the array stays outside).
-    let (pred, reference) = match union_box(pred, reference) {
-        Some(b) => (
-            pred.slice_move(ndarray::s![b[0].clone(), b[1].clone(), b[2].clone()]),
-            reference.slice_move(ndarray::s![b[0].clone(), b[1].clone(), b[2].clone()]),
-        ),
-        None => (pred, reference),
-    };
     check_spacing(spacing)?;
-    let (sp, sr) = (surface(pred), surface(reference));
-    let a = distances_between_surfaces(sp.view(), sr.view(), spacing)?;
-    let b = distances_between_surfaces(sr.view(), sp.view(), spacing)?;
+    let (sp, sr) = (surface_points(pred), surface_points(reference));
+    let a = distances_between_points(&sp, &sr, spacing)?;
+    let b = distances_between_points(&sr, &sp, spacing)?;
     if a.is_empty() && b.is_empty() {
         return Ok(SurfaceMetrics {
             hausdorff: f64::NAN,
@@ -495,44 +591,6 @@ pub fn surface_metrics(
         surface_dice: (within(&a) + within(&b)) as f64 / (a.len() + b.len()) as f64,
         tolerance_mm,
     })
-}
-
-/// The bounding box of `a | b` grown by one voxel (clipped to the array),
-/// as index ranges `[z, y, x]`; `None` when both are empty.
-fn union_box(
-    a: ArrayView3<'_, bool>,
-    b: ArrayView3<'_, bool>,
-) -> Option<[std::ops::Range<usize>; 3]> {
-    let (nz, ny, nx) = a.dim();
-    let per_plane: Vec<Option<[usize; 5]>> = (0..nz)
-        .into_par_iter()
-        .map(|z| {
-            let (mut y0, mut y1, mut x0, mut x1) = (usize::MAX, 0, usize::MAX, 0);
-            for y in 0..ny {
-                for x in 0..nx {
-                    if a[[z, y, x]] || b[[z, y, x]] {
-                        y0 = y0.min(y);
-                        y1 = y1.max(y);
-                        x0 = x0.min(x);
-                        x1 = x1.max(x);
-                    }
-                }
-            }
-            (y0 != usize::MAX).then_some([z, y0, y1, x0, x1])
-        })
-        .collect();
-    let found: Vec<[usize; 5]> = per_plane.into_iter().flatten().collect();
-    let first = found.first()?;
-    let last = found.last()?;
-    let y0 = found.iter().map(|p| p[1]).min()?;
-    let y1 = found.iter().map(|p| p[2]).max()?;
-    let x0 = found.iter().map(|p| p[3]).min()?;
-    let x1 = found.iter().map(|p| p[4]).max()?;
-    Some([
-        first[0].saturating_sub(1)..(last[0] + 2).min(nz),
-        y0.saturating_sub(1)..(y1 + 2).min(ny),
-        x0.saturating_sub(1)..(x1 + 2).min(nx),
-    ])
 }
 
 /// Which neighbours touch in [`components`].
@@ -695,6 +753,55 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn surface_points_are_the_surface(m in mask_strategy()) {
+            let want: Vec<[u32; 3]> = surface(m.view())
+                .indexed_iter()
+                .filter(|(_, v)| **v)
+                .map(|((z, y, x), _)| [z as u32, y as u32, x as u32])
+                .collect();
+            prop_assert_eq!(surface_points(m.view()), want);
+            // A view whose rows are not contiguous takes the other path.
+            let t = m.view().reversed_axes();
+            let want_t: Vec<[u32; 3]> = surface(t)
+                .indexed_iter()
+                .filter(|(_, v)| **v)
+                .map(|((z, y, x), _)| [z as u32, y as u32, x as u32])
+                .collect();
+            prop_assert_eq!(surface_points(t), want_t);
+        }
+
+        #[test]
+        fn surface_distances_are_the_nearest_surface_point(a in mask_strategy(), seed in 0u64..1000,
+                                                           sz in 0.3f64..4.0, sy in 0.3f64..4.0, sx in 0.3f64..4.0) {
+            // A second mask of the same shape, from the seed.
+            let mut b = a.clone();
+            for (i, v) in b.iter_mut().enumerate() {
+                if (seed.wrapping_mul(6364136223846793005).wrapping_add((i as u64).wrapping_mul(1442695040888963407)) >> 61) == 0 {
+                    *v = !*v;
+                }
+            }
+            let s = [sz, sy, sx];
+            let got = directed_surface_distances(a.view(), b.view(), s).unwrap();
+            let (sa, sb) = (surface(a.view()), surface(b.view()));
+            let want: Vec<f64> = if sb.iter().any(|&v| v) {
+                let d = brute_distance(&sb, s);
+                sa.iter().zip(d.iter()).filter(|(m, _)| **m).map(|(_, &d)| d).collect()
+            } else {
+                vec![f64::INFINITY; sa.iter().filter(|&&v| v).count()]
+            };
+            prop_assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                prop_assert!((g.is_infinite() && w.is_infinite()) || (g - w).abs() < 1e-9, "{g} vs {w}");
+            }
+            // The k-d tree and the exact distance transform agree.
+            let edt = distance_to(sb.view(), s).unwrap();
+            let via_edt: Vec<f64> = sa.iter().zip(edt.iter()).filter(|(m, _)| **m).map(|(_, &d)| d).collect();
+            for (g, e) in got.iter().zip(&via_edt) {
+                prop_assert!((g.is_infinite() && e.is_infinite()) || (g - e).abs() < 1e-9, "{g} vs {e}");
+            }
+        }
+
         #[test]
         fn distance_transform_is_exact(m in mask_strategy(),
                                        sz in 0.3f64..4.0, sy in 0.3f64..4.0, sx in 0.3f64..4.0) {
