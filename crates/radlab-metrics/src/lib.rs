@@ -6,10 +6,14 @@
 //!   empty-mask policy; Hausdorff, HD95, ASSD and surface Dice in mm from an
 //!   exact nearest-surface search (and an exact distance transform);
 //!   3-D connected components.
+//! - [`calibration`]: binned calibration errors (ECE, MCE, average) with
+//!   every library's binning as an option, reliability bins, Brier, NLL,
+//!   temperature and Platt scaling, bootstrap intervals.
 //! - [`detection`]: candidates from a probability map, hit rules (inside
 //!   the mask, within a radius), FROC pooled over lesions, CAMELYON16 and
 //!   LUNA16 (CPM) operating points, seeded bootstrap intervals.
 
+pub mod calibration;
 pub mod classification;
 pub mod detection;
 pub mod segmentation;

@@ -1,0 +1,708 @@
+//! Calibration: does a predicted 0.8 come true 80 % of the time?
+//!
+//! Every binned calibration error depends on choices libraries make
+//! silently; here each is an explicit option:
+//!
+//! - **what is binned** ([`Target`]): the top label's confidence (Guo et al.,
+//!   torchmetrics multiclass, netcal multiclass), the positive class's
+//!   probability (binary torchmetrics, netcal binary, sklearn's
+//!   `calibration_curve`, MONAI per channel), or every class separately
+//!   (classwise, averaged);
+//! - **the bins** ([`Binning`]): how many, equal width or equal mass
+//!   (quantiles of the confidences), and which side of an edge a value on it
+//!   falls ([`EdgeRule`]), including where `p = 1.0` goes;
+//! - **the reduction** ([`Reduction`]): weighted by bin count (ECE), the
+//!   unweighted mean over non-empty bins (MONAI's "average"), or the
+//!   maximum (MCE).
+//!
+//! Equal-width edges are computed as numpy's `linspace` computes them
+//! (`k * (1 / n)`, the last set to 1), so values on an edge land where
+//! numpy-based libraries put them.
+//!
+//! Temperature scaling ([`fit_temperature`]) divides logits by one `T > 0`
+//! fitted by minimising the negative log-likelihood; Platt scaling
+//! ([`fit_platt`]) fits `sigmoid(a z + b)` on a binary logit.
+
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::MetricError;
+
+/// What is compared with the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Target {
+    /// The highest probability of each row against "the argmax was right".
+    TopLabel,
+    /// The probability of class 1 against "the label is 1" (binary problems).
+    PositiveClass,
+    /// Every class's probability against "the label is this class"; the
+    /// error is the mean over classes.
+    Classwise,
+}
+
+/// Where bin edges lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Spacing {
+    /// Edges `k / n` (numpy's `linspace`).
+    EqualWidth,
+    /// Edges at the `k / n` quantiles of the confidences (numpy's linear
+    /// percentile), the first and last replaced by 0 and 1.
+    EqualMass,
+}
+
+/// Which bin a value exactly on an edge joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EdgeRule {
+    /// Bins `(a, b]`, the first `[0, b]` (sklearn's `calibration_curve`,
+    /// MONAI's `calibration_binning`).
+    RightClosed,
+    /// Bins `[a, b)`, the last `[a, 1]` (netcal, numpy's histogram).
+    LeftClosed,
+    /// Bins `[a, b)`, and `p >= 1` in an extra bin of its own after the last
+    /// (torchmetrics: `bucketize(right=True) - 1` over `n + 1` slots).
+    LeftClosedExtraBin,
+}
+
+/// How to bin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Binning {
+    /// Number of bins (the extra bin of [`EdgeRule::LeftClosedExtraBin`] not counted).
+    pub bins: usize,
+    /// Equal width or equal mass.
+    pub spacing: Spacing,
+    /// Edge rule.
+    pub edge: EdgeRule,
+}
+
+impl Binning {
+    /// Equal-width bins with an edge rule.
+    pub fn equal_width(bins: usize, edge: EdgeRule) -> Binning {
+        Binning {
+            bins,
+            spacing: Spacing::EqualWidth,
+            edge,
+        }
+    }
+}
+
+/// How per-bin gaps `|accuracy - confidence|` become one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Reduction {
+    /// Weighted by the fraction of samples in each bin: ECE.
+    Expected,
+    /// Unweighted mean over non-empty bins (MONAI's "average"; with
+    /// equal-mass classwise bins, Nixon et al.'s ACE).
+    Average,
+    /// The largest gap over non-empty bins: MCE.
+    Maximum,
+}
+
+/// One bin of a reliability diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bin {
+    /// Lower edge.
+    pub lo: f64,
+    /// Upper edge.
+    pub hi: f64,
+    /// Samples in the bin.
+    pub count: usize,
+    /// Mean confidence (NaN when empty).
+    pub confidence: f64,
+    /// Fraction correct (NaN when empty).
+    pub accuracy: f64,
+}
+
+/// The bin edges for `conf` (`bins + 1` values, from 0 to 1).
+pub fn edges(conf: &[f64], binning: &Binning) -> Vec<f64> {
+    let n = binning.bins;
+    match binning.spacing {
+        Spacing::EqualWidth => {
+            let step = 1.0 / n as f64;
+            let mut e: Vec<f64> = (0..=n).map(|k| k as f64 * step).collect();
+            e[n] = 1.0;
+            e
+        }
+        Spacing::EqualMass => {
+            let mut sorted = conf.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let mut e: Vec<f64> = (0..=n)
+                .map(|k| crate::segmentation::percentile(&sorted, 100.0 * k as f64 / n as f64))
+                .collect();
+            e[0] = 0.0;
+            e[n] = 1.0;
+            e
+        }
+    }
+}
+
+/// The bin of `p` among `edges` under `rule` (`edges.len() - 1` for the
+/// extra bin).
+fn bin_of(p: f64, edges: &[f64], rule: EdgeRule) -> usize {
+    let n = edges.len() - 1;
+    let inner = &edges[1..n];
+    match rule {
+        EdgeRule::RightClosed => inner.partition_point(|&e| e < p),
+        EdgeRule::LeftClosed => inner.partition_point(|&e| e <= p).min(n - 1),
+        EdgeRule::LeftClosedExtraBin => {
+            if p >= edges[n] {
+                n
+            } else {
+                inner.partition_point(|&e| e <= p)
+            }
+        }
+    }
+}
+
+fn check_pairs(conf: &[f64], outcome: &[f64]) -> Result<(), MetricError> {
+    if conf.len() != outcome.len() {
+        return Err(MetricError::LengthMismatch {
+            scores: conf.len(),
+            labels: outcome.len(),
+        });
+    }
+    if conf.is_empty() {
+        return Err(MetricError::Undefined("no predictions".into()));
+    }
+    if let Some(i) = conf.iter().position(|p| !(0.0..=1.0).contains(p)) {
+        return Err(MetricError::Undefined(format!(
+            "prediction {i} is {}, not a probability in [0, 1]",
+            conf[i]
+        )));
+    }
+    Ok(())
+}
+
+/// Reliability-diagram data: per bin, count, mean confidence and accuracy.
+/// `outcome[i]` is 1.0 when prediction `i` came true, else 0.0. With
+/// [`EdgeRule::LeftClosedExtraBin`] there is one more bin, `[1, 1]`.
+///
+/// ```
+/// use radlab_metrics::calibration::{reliability, Binning, EdgeRule};
+/// let b = reliability(&[0.1, 0.2, 0.9, 1.0], &[0.0, 1.0, 1.0, 1.0],
+///                     &Binning::equal_width(5, EdgeRule::RightClosed)).unwrap();
+/// assert_eq!(b[0].count, 2); // 0.2 sits on an edge: (0, 0.2] keeps it in the first bin
+/// assert_eq!(b[4].count, 2);
+/// ```
+pub fn reliability(
+    conf: &[f64],
+    outcome: &[f64],
+    binning: &Binning,
+) -> Result<Vec<Bin>, MetricError> {
+    check_pairs(conf, outcome)?;
+    if binning.bins == 0 {
+        return Err(MetricError::Undefined("at least one bin is needed".into()));
+    }
+    let e = edges(conf, binning);
+    let slots = binning.bins + usize::from(binning.edge == EdgeRule::LeftClosedExtraBin);
+    let mut count = vec![0usize; slots];
+    let mut sum_c = vec![0.0f64; slots];
+    let mut sum_o = vec![0.0f64; slots];
+    for (&p, &o) in conf.iter().zip(outcome) {
+        let k = bin_of(p, &e, binning.edge);
+        count[k] += 1;
+        sum_c[k] += p;
+        sum_o[k] += o;
+    }
+    Ok((0..slots)
+        .map(|k| {
+            let (lo, hi) = if k < binning.bins {
+                (e[k], e[k + 1])
+            } else {
+                (1.0, 1.0)
+            };
+            let n = count[k] as f64;
+            Bin {
+                lo,
+                hi,
+                count: count[k],
+                confidence: if count[k] == 0 { f64::NAN } else { sum_c[k] / n },
+                accuracy: if count[k] == 0 { f64::NAN } else { sum_o[k] / n },
+            }
+        })
+        .collect())
+}
+
+/// Reduce reliability bins to one number; empty bins never count.
+pub fn reduce(bins: &[Bin], reduction: Reduction) -> f64 {
+    let full: Vec<&Bin> = bins.iter().filter(|b| b.count > 0).collect();
+    let gap = |b: &Bin| (b.accuracy - b.confidence).abs();
+    match reduction {
+        Reduction::Expected => {
+            let n: usize = full.iter().map(|b| b.count).sum();
+            full.iter().map(|b| b.count as f64 / n as f64 * gap(b)).sum()
+        }
+        Reduction::Average => full.iter().map(|b| gap(b)).sum::<f64>() / full.len() as f64,
+        Reduction::Maximum => full.iter().map(|b| gap(b)).fold(0.0, f64::max),
+    }
+}
+
+/// `(confidence, outcome)` sets of a probability matrix `[n, classes]` for a
+/// [`Target`]: one set, or one per class for [`Target::Classwise`].
+pub fn confidence_sets(
+    probs: ArrayView2<'_, f64>,
+    labels: &[usize],
+    target: Target,
+) -> Result<Vec<(Vec<f64>, Vec<f64>)>, MetricError> {
+    let (n, k) = probs.dim();
+    if n != labels.len() {
+        return Err(MetricError::LengthMismatch {
+            scores: n,
+            labels: labels.len(),
+        });
+    }
+    if let Some(i) = labels.iter().position(|&l| l >= k) {
+        return Err(MetricError::Undefined(format!(
+            "label {} of row {i} is not one of {k} classes",
+            labels[i]
+        )));
+    }
+    Ok(match target {
+        Target::TopLabel => {
+            let (mut c, mut o) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            for (row, &l) in probs.outer_iter().zip(labels) {
+                let (arg, &p) = row
+                    .iter()
+                    .enumerate()
+                    .fold((0, &f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+                c.push(p);
+                o.push(if arg == l { 1.0 } else { 0.0 });
+            }
+            vec![(c, o)]
+        }
+        Target::PositiveClass => {
+            if k != 2 {
+                return Err(MetricError::Undefined(format!(
+                    "positive-class calibration needs 2 classes, not {k}"
+                )));
+            }
+            vec![(
+                probs.column(1).to_vec(),
+                labels.iter().map(|&l| l as f64).collect(),
+            )]
+        }
+        Target::Classwise => (0..k)
+            .map(|c| {
+                (
+                    probs.column(c).to_vec(),
+                    labels.iter().map(|&l| f64::from(u8::from(l == c))).collect(),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// A binned calibration error of a probability matrix `[n, classes]`.
+///
+/// ```
+/// use ndarray::array;
+/// use radlab_metrics::calibration::*;
+/// let p = array![[0.2, 0.8], [0.3, 0.7], [0.9, 0.1], [0.4, 0.6]];
+/// let ece = calibration_error(p.view(), &[1, 0, 0, 1], Target::TopLabel,
+///     &Binning::equal_width(10, EdgeRule::LeftClosed), Reduction::Expected).unwrap();
+/// // bins 0.6-0.7: {0.6 right}, 0.7-0.8: {0.7 wrong}, 0.8-0.9: {0.8 right}, 0.9-1: {0.9 right}
+/// assert!((ece - (0.4 + 0.7 + 0.2 + 0.1) / 4.0).abs() < 1e-12);
+/// ```
+pub fn calibration_error(
+    probs: ArrayView2<'_, f64>,
+    labels: &[usize],
+    target: Target,
+    binning: &Binning,
+    reduction: Reduction,
+) -> Result<f64, MetricError> {
+    let sets = confidence_sets(probs, labels, target)?;
+    let mut total = 0.0;
+    for (c, o) in &sets {
+        total += reduce(&reliability(c, o, binning)?, reduction);
+    }
+    Ok(total / sets.len() as f64)
+}
+
+/// Brier score: the mean over rows of `sum_k (p_k - [k = label])^2`
+/// (binary problems as two columns give twice the one-column score).
+pub fn brier(probs: ArrayView2<'_, f64>, labels: &[usize]) -> Result<f64, MetricError> {
+    confidence_sets(probs, labels, Target::TopLabel)?;
+    let n = labels.len() as f64;
+    Ok(probs
+        .outer_iter()
+        .zip(labels)
+        .map(|(row, &l)| {
+            row.iter()
+                .enumerate()
+                .map(|(k, &p)| (p - f64::from(u8::from(k == l))).powi(2))
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        / n)
+}
+
+/// Negative log-likelihood: the mean of `-ln p_label`, with `p` clipped to
+/// `[1e-15, 1]` so a confident mistake costs 34.5, not infinity.
+pub fn nll(probs: ArrayView2<'_, f64>, labels: &[usize]) -> Result<f64, MetricError> {
+    confidence_sets(probs, labels, Target::TopLabel)?;
+    Ok(probs
+        .outer_iter()
+        .zip(labels)
+        .map(|(row, &l)| -row[l].max(1e-15).ln())
+        .sum::<f64>()
+        / labels.len() as f64)
+}
+
+/// Softmax of `logits / temperature`, row by row (max subtracted first).
+pub fn softmax(logits: ArrayView2<'_, f64>, temperature: f64) -> Array2<f64> {
+    let mut out = logits.to_owned();
+    out.axis_iter_mut(Axis(0)).for_each(|mut row| {
+        let m = row.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        row.mapv_inplace(|z| ((z - m) / temperature).exp());
+        let s = row.sum();
+        row.mapv_inplace(|v| v / s);
+    });
+    out
+}
+
+/// Whether a matrix looks like probabilities (rows in [0, 1] summing to 1):
+/// what a temperature fit must not be given.
+pub fn looks_like_probabilities(m: ArrayView2<'_, f64>) -> bool {
+    m.outer_iter().all(|row| {
+        row.iter().all(|v| (0.0..=1.0).contains(v)) && (row.sum() - 1.0).abs() < 1e-6
+    })
+}
+
+/// The result of a temperature fit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TemperatureFit {
+    /// The fitted temperature (> 1 softens over-confident predictions).
+    pub temperature: f64,
+    /// NLL at T = 1.
+    pub nll_before: f64,
+    /// NLL at the fitted T.
+    pub nll_after: f64,
+    /// Accuracy at T = 1 and at the fitted T (always equal: T > 0 keeps the argmax).
+    pub accuracy: (f64, f64),
+    /// Newton/bisection steps taken.
+    pub iterations: usize,
+}
+
+/// Mean NLL of `logits * beta` and its first two derivatives in `beta`.
+fn nll_beta(logits: ArrayView2<'_, f64>, labels: &[usize], beta: f64) -> (f64, f64, f64) {
+    let n = labels.len() as f64;
+    let (f, g, h) = logits
+        .axis_iter(Axis(0))
+        .into_par_iter()
+        .zip(labels.par_iter())
+        .map(|(row, &l)| {
+            let m = row.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+            let (mut s, mut s1, mut s2) = (0.0, 0.0, 0.0);
+            for &z in row {
+                let w = (beta * (z - m)).exp();
+                s += w;
+                s1 += w * z;
+                s2 += w * z * z;
+            }
+            let mean = s1 / s;
+            let var = (s2 / s - mean * mean).max(0.0);
+            (s.ln() + beta * m - beta * row[l], mean - row[l], var)
+        })
+        .reduce(|| (0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+    (f / n, g / n, h / n)
+}
+
+fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], beta: f64) -> f64 {
+    let ok = logits
+        .outer_iter()
+        .zip(labels)
+        .filter(|(row, l)| {
+            let arg = row
+                .iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |a, (k, &z)| if beta * z > a.1 { (k, beta * z) } else { a })
+                .0;
+            arg == **l
+        })
+        .count();
+    ok as f64 / labels.len() as f64
+}
+
+/// Fit a temperature on logits `[n, classes]` by minimising the NLL of
+/// `softmax(logits / T)`. The NLL is convex in `1/T`, so its derivative is
+/// found by Newton steps kept inside a bracket (bisection when a step
+/// leaves it), to `|d NLL / d(1/T)| < 1e-12`.
+///
+/// Refuses a matrix that looks like probabilities: scaling probabilities is
+/// not temperature scaling (and silently fits the wrong thing).
+pub fn fit_temperature(
+    logits: ArrayView2<'_, f64>,
+    labels: &[usize],
+) -> Result<TemperatureFit, MetricError> {
+    confidence_sets(logits.view(), labels, Target::TopLabel)?;
+    if labels.is_empty() {
+        return Err(MetricError::Undefined("no predictions".into()));
+    }
+    if let Some(i) = logits.iter().position(|v| !v.is_finite()) {
+        return Err(MetricError::NaN { index: i });
+    }
+    if looks_like_probabilities(logits) {
+        return Err(MetricError::Undefined(
+            "these look like probabilities (rows in [0, 1] summing to 1): temperature scaling needs logits".into(),
+        ));
+    }
+    let (mut lo, mut hi) = (1e-4, 1e4);
+    let g_lo = nll_beta(logits, labels, lo).1;
+    let g_hi = nll_beta(logits, labels, hi).1;
+    if g_hi < 0.0 {
+        return Err(MetricError::Undefined(
+            "the NLL keeps falling as T -> 0: the logits separate the classes perfectly".into(),
+        ));
+    }
+    if g_lo > 0.0 {
+        return Err(MetricError::Undefined(
+            "the NLL keeps falling as T grows: the logits carry no information".into(),
+        ));
+    }
+    let mut beta = 1.0;
+    let mut iterations = 0;
+    for _ in 0..200 {
+        iterations += 1;
+        let (_, g, h) = nll_beta(logits, labels, beta);
+        if g.abs() < 1e-12 {
+            break;
+        }
+        if g > 0.0 {
+            hi = beta;
+        } else {
+            lo = beta;
+        }
+        let newton = beta - g / h;
+        beta = if h > 0.0 && newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
+        if hi - lo < 1e-15 * hi {
+            break;
+        }
+    }
+    let before = nll_beta(logits, labels, 1.0).0;
+    let after = nll_beta(logits, labels, beta).0;
+    Ok(TemperatureFit {
+        temperature: 1.0 / beta,
+        nll_before: before,
+        nll_after: after,
+        accuracy: (accuracy(logits, labels, 1.0), accuracy(logits, labels, beta)),
+        iterations,
+    })
+}
+
+/// Platt scaling of a binary logit: `p = sigmoid(a z + b)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Platt {
+    /// Slope on the logit.
+    pub a: f64,
+    /// Offset.
+    pub b: f64,
+    /// Mean NLL at the fit.
+    pub nll: f64,
+}
+
+impl Platt {
+    /// The calibrated probability of a logit.
+    pub fn apply(&self, z: f64) -> f64 {
+        crate::classification::sigmoid(self.a * z + self.b)
+    }
+}
+
+/// Fit Platt scaling by maximum likelihood (Newton's method on `(a, b)`
+/// with step halving), on logits `z` and binary outcomes.
+pub fn fit_platt(z: &[f64], positive: &[bool]) -> Result<Platt, MetricError> {
+    if z.len() != positive.len() {
+        return Err(MetricError::LengthMismatch {
+            scores: z.len(),
+            labels: positive.len(),
+        });
+    }
+    if !positive.iter().any(|&p| p) || positive.iter().all(|&p| p) {
+        return Err(MetricError::Undefined(
+            "Platt scaling needs both outcomes".into(),
+        ));
+    }
+    if let Some(i) = z.iter().position(|v| !v.is_finite()) {
+        return Err(MetricError::NaN { index: i });
+    }
+    let loss = |a: f64, b: f64| -> f64 {
+        z.iter()
+            .zip(positive)
+            .map(|(&x, &y)| {
+                let t = a * x + b;
+                // -log sigmoid(t) = softplus(-t); -log(1 - sigmoid(t)) = softplus(t)
+                let sp = |u: f64| if u > 0.0 { u + (-u).exp().ln_1p() } else { u.exp().ln_1p() };
+                if y { sp(-t) } else { sp(t) }
+            })
+            .sum::<f64>()
+            / z.len() as f64
+    };
+    let (mut a, mut b) = (1.0, 0.0);
+    let mut f = loss(a, b);
+    for _ in 0..100 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (&x, &y) in z.iter().zip(positive) {
+            let p = crate::classification::sigmoid(a * x + b);
+            let r = p - f64::from(u8::from(y));
+            let w = p * (1.0 - p);
+            ga += r * x;
+            gb += r;
+            haa += w * x * x;
+            hab += w * x;
+            hbb += w;
+        }
+        let n = z.len() as f64;
+        let (ga, gb, haa, hab, hbb) = (ga / n, gb / n, haa / n + 1e-12, hab / n, hbb / n + 1e-12);
+        if ga.abs().max(gb.abs()) < 1e-12 {
+            break;
+        }
+        let det = haa * hbb - hab * hab;
+        let (da, db) = ((hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det);
+        let mut step = 1.0;
+        loop {
+            let (na, nb) = (a - step * da, b - step * db);
+            let nf = loss(na, nb);
+            if nf <= f || step < 1e-10 {
+                a = na;
+                b = nb;
+                f = nf;
+                break;
+            }
+            step *= 0.5;
+        }
+    }
+    Ok(Platt { a, b, nll: f })
+}
+
+/// Percentile bootstrap interval of a calibration error: resample rows with
+/// replacement `replicates` times (seeded ChaCha8).
+pub fn calibration_error_ci(
+    probs: ArrayView2<'_, f64>,
+    labels: &[usize],
+    target: Target,
+    binning: &Binning,
+    reduction: Reduction,
+    replicates: usize,
+    level: f64,
+    seed: u64,
+) -> Result<(f64, f64), MetricError> {
+    calibration_error(probs, labels, target, binning, reduction)?;
+    if replicates == 0 || !(level > 0.0 && level < 1.0) {
+        return Err(MetricError::Undefined(format!(
+            "bootstrap needs 0 < level < 1 and replicates > 0 (got {level}, {replicates})"
+        )));
+    }
+    let n = labels.len();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let draws: Vec<Vec<usize>> = (0..replicates)
+        .map(|_| (0..n).map(|_| rng.random_range(0..n)).collect())
+        .collect();
+    let mut values: Vec<f64> = draws
+        .par_iter()
+        .map(|idx| {
+            let p = probs.select(Axis(0), idx);
+            let l: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
+            calibration_error(p.view(), &l, target, binning, reduction).unwrap_or(f64::NAN)
+        })
+        .collect();
+    values.sort_by(f64::total_cmp);
+    let q = |x: f64| crate::segmentation::percentile(&values, x);
+    Ok((q((1.0 - level) / 2.0 * 100.0), q((1.0 + level) / 2.0 * 100.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn edge_rules_place_edge_values_as_documented() {
+        let e = edges(&[], &Binning::equal_width(5, EdgeRule::RightClosed));
+        assert_eq!(e[3], 0.6000000000000001); // numpy's linspace: 3 * 0.2
+        assert_eq!(bin_of(0.2, &e, EdgeRule::RightClosed), 0);
+        assert_eq!(bin_of(0.2, &e, EdgeRule::LeftClosed), 1);
+        assert_eq!(bin_of(0.0, &e, EdgeRule::RightClosed), 0);
+        assert_eq!(bin_of(1.0, &e, EdgeRule::RightClosed), 4);
+        assert_eq!(bin_of(1.0, &e, EdgeRule::LeftClosed), 4);
+        assert_eq!(bin_of(1.0, &e, EdgeRule::LeftClosedExtraBin), 5);
+        assert_eq!(bin_of(0.6, &e, EdgeRule::LeftClosed), 2); // 0.6 < 0.6000000000000001
+    }
+
+    #[test]
+    fn perfectly_calibrated_bins_give_zero() {
+        // In each bin the accuracy equals the mean confidence.
+        let c = [0.25, 0.25, 0.25, 0.25, 0.75, 0.75, 0.75, 0.75];
+        let o = [1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0];
+        let b = reliability(&c, &o, &Binning::equal_width(10, EdgeRule::LeftClosed)).unwrap();
+        assert_eq!(reduce(&b, Reduction::Expected), 0.0);
+        assert_eq!(reduce(&b, Reduction::Maximum), 0.0);
+    }
+
+    #[test]
+    fn reductions_differ_as_defined() {
+        // 3 samples at 0.95 all right (gap 0.05), 1 at 0.55 wrong (gap 0.55).
+        let c = [0.95, 0.95, 0.95, 0.55];
+        let o = [1.0, 1.0, 1.0, 0.0];
+        let b = reliability(&c, &o, &Binning::equal_width(10, EdgeRule::RightClosed)).unwrap();
+        let ece = reduce(&b, Reduction::Expected);
+        assert!((ece - (0.75 * 0.05 + 0.25 * 0.55)).abs() < 1e-12);
+        assert!((reduce(&b, Reduction::Average) - 0.3).abs() < 1e-12);
+        assert!((reduce(&b, Reduction::Maximum) - 0.55).abs() < 1e-12);
+    }
+
+    #[test]
+    fn temperature_recovers_a_known_scale_and_keeps_accuracy() {
+        // Labels drawn from softmax(z / 2): the fitted T is near 2.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let n = 20000;
+        let mut z = Array2::<f64>::zeros((n, 4));
+        let mut labels = Vec::with_capacity(n);
+        for mut row in z.outer_iter_mut() {
+            row.mapv_inplace(|_| rng.random_range(-4.0..4.0));
+            let p = softmax(row.view().insert_axis(Axis(0)), 2.0);
+            let u: f64 = rng.random();
+            let mut acc = 0.0;
+            let mut l = 3;
+            for k in 0..4 {
+                acc += p[[0, k]];
+                if u < acc {
+                    l = k;
+                    break;
+                }
+            }
+            labels.push(l);
+        }
+        let fit = fit_temperature(z.view(), &labels).unwrap();
+        assert!((fit.temperature - 2.0).abs() < 0.1, "{fit:?}");
+        assert!(fit.nll_after <= fit.nll_before);
+        assert_eq!(fit.accuracy.0, fit.accuracy.1);
+        // The derivative is zero there: a nudge either way costs NLL.
+        let beta = 1.0 / fit.temperature;
+        let f = |b: f64| nll_beta(z.view(), &labels, b).0;
+        assert!(f(beta * 1.01) > f(beta) && f(beta * 0.99) > f(beta));
+    }
+
+    #[test]
+    fn probabilities_are_refused_as_logits() {
+        let p = array![[0.2, 0.8], [0.6, 0.4]];
+        let e = fit_temperature(p.view(), &[1, 0]).unwrap_err();
+        assert!(e.to_string().contains("logits"));
+    }
+
+    #[test]
+    fn platt_fits_a_known_sigmoid() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let z: Vec<f64> = (0..20000).map(|_| rng.random_range(-6.0..6.0)).collect();
+        let y: Vec<bool> = z
+            .iter()
+            .map(|&x| rng.random::<f64>() < crate::classification::sigmoid(0.5 * x - 1.0))
+            .collect();
+        let p = fit_platt(&z, &y).unwrap();
+        assert!((p.a - 0.5).abs() < 0.05 && (p.b + 1.0).abs() < 0.1, "{p:?}");
+    }
+}
