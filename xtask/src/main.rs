@@ -195,7 +195,10 @@ fn models(root: &std::path::Path) -> Result<()> {
         .arg(root.join("sample_data/fixtures/metrics/segmentation_monai.json")))?;
     run(Command::new(&py)
         .arg(root.join("tools/metrics/make_detection_fixture.py"))
-        .arg(root.join("sample_data/fixtures/metrics/detection_monai.json")))
+        .arg(root.join("sample_data/fixtures/metrics/detection_monai.json")))?;
+    run(Command::new(&py)
+        .arg(root.join("tools/metrics/make_calibration_fixture.py"))
+        .arg(root.join("sample_data/fixtures/metrics/calibration_libraries.json")))
 }
 
 /// Run each lab's grading test (stubs, reference, mutants).

@@ -218,8 +218,16 @@ pub fn reliability(
                 lo,
                 hi,
                 count: count[k],
-                confidence: if count[k] == 0 { f64::NAN } else { sum_c[k] / n },
-                accuracy: if count[k] == 0 { f64::NAN } else { sum_o[k] / n },
+                confidence: if count[k] == 0 {
+                    f64::NAN
+                } else {
+                    sum_c[k] / n
+                },
+                accuracy: if count[k] == 0 {
+                    f64::NAN
+                } else {
+                    sum_o[k] / n
+                },
             }
         })
         .collect())
@@ -232,7 +240,9 @@ pub fn reduce(bins: &[Bin], reduction: Reduction) -> f64 {
     match reduction {
         Reduction::Expected => {
             let n: usize = full.iter().map(|b| b.count).sum();
-            full.iter().map(|b| b.count as f64 / n as f64 * gap(b)).sum()
+            full.iter()
+                .map(|b| b.count as f64 / n as f64 * gap(b))
+                .sum()
         }
         Reduction::Average => full.iter().map(|b| gap(b)).sum::<f64>() / full.len() as f64,
         Reduction::Maximum => full.iter().map(|b| gap(b)).fold(0.0, f64::max),
@@ -266,7 +276,10 @@ pub fn confidence_sets(
                 let (arg, &p) = row
                     .iter()
                     .enumerate()
-                    .fold((0, &f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+                    .fold(
+                        (0, &f64::NEG_INFINITY),
+                        |a, b| if b.1 > a.1 { b } else { a },
+                    );
                 c.push(p);
                 o.push(if arg == l { 1.0 } else { 0.0 });
             }
@@ -287,7 +300,10 @@ pub fn confidence_sets(
             .map(|c| {
                 (
                     probs.column(c).to_vec(),
-                    labels.iter().map(|&l| f64::from(u8::from(l == c))).collect(),
+                    labels
+                        .iter()
+                        .map(|&l| f64::from(u8::from(l == c)))
+                        .collect(),
                 )
             })
             .collect(),
@@ -365,9 +381,8 @@ pub fn softmax(logits: ArrayView2<'_, f64>, temperature: f64) -> Array2<f64> {
 /// Whether a matrix looks like probabilities (rows in [0, 1] summing to 1):
 /// what a temperature fit must not be given.
 pub fn looks_like_probabilities(m: ArrayView2<'_, f64>) -> bool {
-    m.outer_iter().all(|row| {
-        row.iter().all(|v| (0.0..=1.0).contains(v)) && (row.sum() - 1.0).abs() < 1e-6
-    })
+    m.outer_iter()
+        .all(|row| row.iter().all(|v| (0.0..=1.0).contains(v)) && (row.sum() - 1.0).abs() < 1e-6)
 }
 
 /// The result of a temperature fit.
@@ -417,7 +432,9 @@ fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], beta: f64) -> f64 {
             let arg = row
                 .iter()
                 .enumerate()
-                .fold((0, f64::NEG_INFINITY), |a, (k, &z)| if beta * z > a.1 { (k, beta * z) } else { a })
+                .fold((0, f64::NEG_INFINITY), |a, (k, &z)| {
+                    if beta * z > a.1 { (k, beta * z) } else { a }
+                })
                 .0;
             arg == **l
         })
@@ -490,7 +507,10 @@ pub fn fit_temperature(
         temperature: 1.0 / beta,
         nll_before: before,
         nll_after: after,
-        accuracy: (accuracy(logits, labels, 1.0), accuracy(logits, labels, beta)),
+        accuracy: (
+            accuracy(logits, labels, 1.0),
+            accuracy(logits, labels, beta),
+        ),
         iterations,
     })
 }
@@ -536,7 +556,13 @@ pub fn fit_platt(z: &[f64], positive: &[bool]) -> Result<Platt, MetricError> {
             .map(|(&x, &y)| {
                 let t = a * x + b;
                 // -log sigmoid(t) = softplus(-t); -log(1 - sigmoid(t)) = softplus(t)
-                let sp = |u: f64| if u > 0.0 { u + (-u).exp().ln_1p() } else { u.exp().ln_1p() };
+                let sp = |u: f64| {
+                    if u > 0.0 {
+                        u + (-u).exp().ln_1p()
+                    } else {
+                        u.exp().ln_1p()
+                    }
+                };
                 if y { sp(-t) } else { sp(t) }
             })
             .sum::<f64>()
@@ -612,7 +638,10 @@ pub fn calibration_error_ci(
         .collect();
     values.sort_by(f64::total_cmp);
     let q = |x: f64| crate::segmentation::percentile(&values, x);
-    Ok((q((1.0 - level) / 2.0 * 100.0), q((1.0 + level) / 2.0 * 100.0)))
+    Ok((
+        q((1.0 - level) / 2.0 * 100.0),
+        q((1.0 + level) / 2.0 * 100.0),
+    ))
 }
 
 #[cfg(test)]
