@@ -49,6 +49,11 @@ fn labs() -> Vec<Lab> {
             sources: &lab_froc::SOURCES,
             grade_exercise: || lab_froc::grade(&lab_froc::tasks::EXERCISE),
         },
+        Lab {
+            id: "lab-calibration",
+            sources: &lab_calibration::SOURCES,
+            grade_exercise: || lab_calibration::grade(&lab_calibration::tasks::EXERCISE),
+        },
     ]
 }
 

@@ -249,13 +249,16 @@ pub fn reduce(bins: &[Bin], reduction: Reduction) -> f64 {
     }
 }
 
+/// Confidences and outcomes (1.0 right, 0.0 wrong), index by index.
+pub type ConfidenceSet = (Vec<f64>, Vec<f64>);
+
 /// `(confidence, outcome)` sets of a probability matrix `[n, classes]` for a
 /// [`Target`]: one set, or one per class for [`Target::Classwise`].
 pub fn confidence_sets(
     probs: ArrayView2<'_, f64>,
     labels: &[usize],
     target: Target,
-) -> Result<Vec<(Vec<f64>, Vec<f64>)>, MetricError> {
+) -> Result<Vec<ConfidenceSet>, MetricError> {
     let (n, k) = probs.dim();
     if n != labels.len() {
         return Err(MetricError::LengthMismatch {
@@ -605,18 +608,32 @@ pub fn fit_platt(z: &[f64], positive: &[bool]) -> Result<Platt, MetricError> {
     Ok(Platt { a, b, nll: f })
 }
 
+/// Settings of a percentile bootstrap.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bootstrap {
+    /// Resamples drawn.
+    pub replicates: usize,
+    /// Confidence level, e.g. 0.95.
+    pub level: f64,
+    /// Seed of the resampling (ChaCha8).
+    pub seed: u64,
+}
+
 /// Percentile bootstrap interval of a calibration error: resample rows with
-/// replacement `replicates` times (seeded ChaCha8).
+/// replacement.
 pub fn calibration_error_ci(
     probs: ArrayView2<'_, f64>,
     labels: &[usize],
     target: Target,
     binning: &Binning,
     reduction: Reduction,
-    replicates: usize,
-    level: f64,
-    seed: u64,
+    bootstrap: &Bootstrap,
 ) -> Result<(f64, f64), MetricError> {
+    let Bootstrap {
+        replicates,
+        level,
+        seed,
+    } = *bootstrap;
     calibration_error(probs, labels, target, binning, reduction)?;
     if replicates == 0 || !(level > 0.0 && level < 1.0) {
         return Err(MetricError::Undefined(format!(

@@ -1,0 +1,133 @@
+//! The tasks as a table of functions: one table for the reference, one for
+//! the learner's exercise file, one for the pristine stubs, and (in tests)
+//! one per known mistake.
+
+use serde::Serialize;
+
+/// One bin of a reliability diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BinStat {
+    /// Lower edge.
+    pub lo: f64,
+    /// Upper edge.
+    pub hi: f64,
+    /// Predictions in the bin.
+    pub count: usize,
+    /// Their mean confidence (NaN when empty).
+    pub confidence: f64,
+    /// The fraction of them that were right (NaN when empty).
+    pub accuracy: f64,
+}
+
+/// ECE of confidences and outcomes with equal-width bins.
+pub type EceFn = fn(&[f64], &[bool], usize) -> f64;
+/// Calibrated test probabilities from validation logits and labels.
+pub type ScaleFn = fn(&[f64], &[bool], &[f64], &[bool]) -> Vec<f64>;
+/// Equal-mass reliability bins.
+pub type BinsFn = fn(&[f64], &[bool], usize) -> Vec<BinStat>;
+
+/// One implementation of every task.
+#[derive(Clone, Copy)]
+pub struct Tasks {
+    /// What this table is: `reference`, `exercise`, `pristine` or a mutant's name.
+    pub name: &'static str,
+    /// Expected calibration error.
+    pub ece: EceFn,
+    /// Temperature scaling from validation to test.
+    pub temperature_scale: ScaleFn,
+    /// Equal-mass reliability bins.
+    pub equal_mass_bins: BinsFn,
+}
+
+/// The reference implementations, from radlab-metrics.
+pub mod reference {
+    use super::*;
+    use ndarray::Array2;
+    use radlab_metrics::calibration::{
+        Binning, EdgeRule, Reduction, Spacing, fit_temperature, reduce, reliability,
+    };
+    use radlab_metrics::classification::sigmoid;
+
+    fn outcomes(correct: &[bool]) -> Vec<f64> {
+        correct.iter().map(|&c| f64::from(u8::from(c))).collect()
+    }
+
+    /// Weighted mean gap over non-empty `[a, b)` bins, 1.0 in the last.
+    pub fn ece(conf: &[f64], correct: &[bool], bins: usize) -> f64 {
+        reliability(
+            conf,
+            &outcomes(correct),
+            &Binning::equal_width(bins, EdgeRule::LeftClosed),
+        )
+        .map(|b| reduce(&b, Reduction::Expected))
+        .unwrap_or(f64::NAN)
+    }
+
+    /// Binary logits as two-class logits `[0, z]`.
+    pub fn two_class(z: &[f64]) -> Array2<f64> {
+        Array2::from_shape_fn((z.len(), 2), |(i, k)| if k == 1 { z[i] } else { 0.0 })
+    }
+
+    /// Fit T on the validation split only; apply sigmoid(z / T) to the test logits.
+    pub fn temperature_scale(
+        val_logits: &[f64],
+        val_labels: &[bool],
+        test_logits: &[f64],
+        _test_labels: &[bool],
+    ) -> Vec<f64> {
+        let labels: Vec<usize> = val_labels.iter().map(|&l| usize::from(l)).collect();
+        let t = fit_temperature(two_class(val_logits).view(), &labels)
+            .map(|f| f.temperature)
+            .unwrap_or(f64::NAN);
+        test_logits.iter().map(|&z| sigmoid(z / t)).collect()
+    }
+
+    /// Edges at the quantiles of the confidences; `[a, b)` bins, the last closed.
+    pub fn equal_mass_bins(conf: &[f64], correct: &[bool], bins: usize) -> Vec<BinStat> {
+        reliability(
+            conf,
+            &outcomes(correct),
+            &Binning {
+                bins,
+                spacing: Spacing::EqualMass,
+                edge: EdgeRule::LeftClosed,
+            },
+        )
+        .map(|b| {
+            b.into_iter()
+                .map(|b| BinStat {
+                    lo: b.lo,
+                    hi: b.hi,
+                    count: b.count,
+                    confidence: b.confidence,
+                    accuracy: b.accuracy,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+}
+
+/// The reference table.
+pub const REFERENCE: Tasks = Tasks {
+    name: "reference",
+    ece: reference::ece,
+    temperature_scale: reference::temperature_scale,
+    equal_mass_bins: reference::equal_mass_bins,
+};
+
+/// The learner's exercise file.
+pub const EXERCISE: Tasks = Tasks {
+    name: "exercise",
+    ece: crate::exercise::ece,
+    temperature_scale: crate::exercise::temperature_scale,
+    equal_mass_bins: crate::exercise::equal_mass_bins,
+};
+
+/// The stubs as shipped (must score 0 without crashing the grader).
+pub const PRISTINE: Tasks = Tasks {
+    name: "pristine",
+    ece: crate::pristine::ece,
+    temperature_scale: crate::pristine::temperature_scale,
+    equal_mass_bins: crate::pristine::equal_mass_bins,
+};
