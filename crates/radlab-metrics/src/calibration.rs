@@ -138,6 +138,27 @@ pub fn edges(conf: &[f64], binning: &Binning) -> Vec<f64> {
     }
 }
 
+/// [`bin_of`] for numpy-linspace edges: a first guess from `p * n`,
+/// corrected against the actual edges (the same answer, without a search).
+fn bin_of_equal_width(p: f64, edges: &[f64], rule: EdgeRule) -> usize {
+    let n = edges.len() - 1;
+    if rule == EdgeRule::LeftClosedExtraBin && p >= edges[n] {
+        return n;
+    }
+    // Number of inner edges <= p.
+    let mut k = ((p * n as f64) as usize).min(n - 1);
+    while k > 0 && p < edges[k] {
+        k -= 1;
+    }
+    while k + 1 < n && p >= edges[k + 1] {
+        k += 1;
+    }
+    if rule == EdgeRule::RightClosed && k > 0 && p == edges[k] {
+        k -= 1;
+    }
+    k
+}
+
 /// The bin of `p` among `edges` under `rule` (`edges.len() - 1` for the
 /// extra bin).
 fn bin_of(p: f64, edges: &[f64], rule: EdgeRule) -> usize {
@@ -200,8 +221,13 @@ pub fn reliability(
     let mut count = vec![0usize; slots];
     let mut sum_c = vec![0.0f64; slots];
     let mut sum_o = vec![0.0f64; slots];
+    let equal_width = binning.spacing == Spacing::EqualWidth;
     for (&p, &o) in conf.iter().zip(outcome) {
-        let k = bin_of(p, &e, binning.edge);
+        let k = if equal_width {
+            bin_of_equal_width(p, &e, binning.edge)
+        } else {
+            bin_of(p, &e, binning.edge)
+        };
         count[k] += 1;
         sum_c[k] += p;
         sum_o[k] += o;
@@ -468,25 +494,36 @@ pub fn fit_temperature(
             "these look like probabilities (rows in [0, 1] summing to 1): temperature scaling needs logits".into(),
         ));
     }
-    let (mut lo, mut hi) = (1e-4, 1e4);
-    let g_lo = nll_beta(logits, labels, lo).1;
-    let g_hi = nll_beta(logits, labels, hi).1;
-    if g_hi < 0.0 {
+    // Newton steps on beta = 1/T from beta = 1, kept inside the bracket
+    // [lo, hi] where the derivative changes sign (bisection when a step
+    // leaves it, doubling while no upper end is known).
+    let separable = logits.outer_iter().zip(labels).all(|(row, &l)| {
+        row.iter()
+            .enumerate()
+            .all(|(k, &z)| k == l || z < row[l])
+    });
+    if separable {
         return Err(MetricError::Undefined(
             "the NLL keeps falling as T -> 0: the logits separate the classes perfectly".into(),
         ));
     }
-    if g_lo > 0.0 {
-        return Err(MetricError::Undefined(
-            "the NLL keeps falling as T grows: the logits carry no information".into(),
-        ));
-    }
-    let mut beta = 1.0;
+    let (mut lo, mut hi) = (0.0f64, f64::INFINITY);
+    let mut beta = 1.0f64;
+    let mut converged = false;
     let mut iterations = 0;
+    let mut before = f64::NAN;
+    let mut after = f64::NAN;
     for _ in 0..200 {
         iterations += 1;
-        let (_, g, h) = nll_beta(logits, labels, beta);
-        if g.abs() < 1e-12 {
+        let (f, g, h) = nll_beta(logits, labels, beta);
+        if iterations == 1 {
+            before = f;
+        }
+        after = f;
+        // Converged when the Newton step is negligible (a small derivative
+        // alone is not enough: on separable data it vanishes as T -> 0).
+        if g == 0.0 || (h > 0.0 && (g / h).abs() <= 1e-12 * beta) {
+            converged = true;
             break;
         }
         if g > 0.0 {
@@ -495,17 +532,37 @@ pub fn fit_temperature(
             lo = beta;
         }
         let newton = beta - g / h;
-        beta = if h > 0.0 && newton > lo && newton < hi {
+        let next = if h > 0.0 && newton > lo && newton < hi {
             newton
-        } else {
+        } else if hi.is_finite() {
             0.5 * (lo + hi)
+        } else {
+            2.0 * beta
         };
-        if hi - lo < 1e-15 * hi {
+        if next > 1e6 {
+            return Err(MetricError::Undefined(
+                "the NLL keeps falling as T -> 0: the logits separate the classes perfectly".into(),
+            ));
+        }
+        if hi < 1e-6 {
+            return Err(MetricError::Undefined(
+                "the NLL keeps falling as T grows: the logits carry no information".into(),
+            ));
+        }
+        let done = (next - beta).abs() <= 1e-13 * beta;
+        beta = next;
+        if done {
+            after = nll_beta(logits, labels, beta).0;
+            converged = true;
             break;
         }
     }
-    let before = nll_beta(logits, labels, 1.0).0;
-    let after = nll_beta(logits, labels, beta).0;
+    if !converged {
+        return Err(MetricError::Undefined(format!(
+            "the temperature fit did not converge in {iterations} steps (last T = {})",
+            1.0 / beta
+        )));
+    }
     Ok(TemperatureFit {
         temperature: 1.0 / beta,
         nll_before: before,
@@ -677,6 +734,25 @@ mod tests {
         assert_eq!(bin_of(1.0, &e, EdgeRule::LeftClosed), 4);
         assert_eq!(bin_of(1.0, &e, EdgeRule::LeftClosedExtraBin), 5);
         assert_eq!(bin_of(0.6, &e, EdgeRule::LeftClosed), 2); // 0.6 < 0.6000000000000001
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn equal_width_lookup_is_the_search(p in 0.0f64..=1.0, n in 1usize..40, grid in proptest::bool::ANY) {
+            // Half the cases sit exactly on a multiple of 1/n.
+            let p = if grid { ((p * n as f64).round() / n as f64).min(1.0) } else { p };
+            let e = edges(&[], &Binning::equal_width(n, EdgeRule::LeftClosed));
+            for rule in [EdgeRule::RightClosed, EdgeRule::LeftClosed, EdgeRule::LeftClosedExtraBin] {
+                proptest::prop_assert_eq!(bin_of_equal_width(p, &e, rule), bin_of(p, &e, rule), "p {} n {} {:?}", p, n, rule);
+            }
+        }
+    }
+
+    #[test]
+    fn separable_or_uninformative_logits_are_errors() {
+        let z = array![[0.0, 5.0], [0.0, -5.0], [0.0, 3.0], [0.0, -2.0]];
+        assert!(fit_temperature(z.view(), &[1, 0, 1, 0]).unwrap_err().to_string().contains("separate"));
+        assert!(fit_temperature(z.view(), &[0, 1, 0, 1]).unwrap_err().to_string().contains("no information"));
     }
 
     #[test]
