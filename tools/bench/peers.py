@@ -7,7 +7,8 @@ Each `run` prints {"times_s": [...], "peak_rss_mb": ..., "check": {...}} like
 radlab-bench, so the harness can check that both computed the same thing
 before it compares times. Workloads: load (pydicom + numpy), load_sitk
 (SimpleITK), rle, scan, window, dice (numpy), hd95 (scipy KD-tree),
-hd95_monai, froc_monai and sliding (MONAI; need the MONAI venv), froc (numpy), resample (SimpleITK),
+hd95_monai, froc_monai, ece_torchmetrics, temperature_torch and sliding
+(MONAI venv), froc, ece (numpy), temperature (scipy), resample (SimpleITK),
 process.
 """
 
@@ -223,6 +224,62 @@ def run(workload, data, runs):
             return (np.mean(np.interp(luna, x, y)), np.mean(np.interp(camelyon, x, y)), len(x))
         times, (cpm, cam, n) = timed(runs, curve)
         return times, {"cpm": float(cpm), "camelyon16": float(cam), "points": float(n)}
+    if workload in ("ece", "ece_torchmetrics"):
+        conf = np.load(data / "ece_conf.npy")
+        correct = np.load(data / "ece_correct.npy")
+        if workload == "ece_torchmetrics":
+            import torch
+            from torchmetrics.functional.classification import binary_calibration_error
+            torch.set_num_threads(2)
+            pc, tc = torch.from_numpy(conf), torch.from_numpy(correct.astype(np.int64))
+
+            def ece():
+                return float(binary_calibration_error(pc, tc, n_bins=15, norm="l1"))
+        else:
+            edges = np.linspace(0.0, 1.0, 16)
+
+            def ece():
+                # torchmetrics' binning: [a, b) and p = 1 in a 16th bin.
+                idx = np.searchsorted(edges, conf, side="right") - 1
+                n = np.bincount(idx, minlength=16)
+                sc = np.bincount(idx, weights=conf, minlength=16)
+                so = np.bincount(idx, weights=correct, minlength=16)
+                return float(np.abs(so - sc).sum() / len(conf))
+        times, value = timed(runs, ece)
+        return times, {"ece": value}
+    if workload in ("temperature", "temperature_torch"):
+        z = np.load(data / "temp_logits.npy")
+        y = np.load(data / "temp_labels.npy")
+        if workload == "temperature_torch":
+            import torch
+            torch.set_num_threads(2)
+            logits, target = torch.from_numpy(z), torch.from_numpy(y)
+
+            def fit():
+                log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+                opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=100, tolerance_grad=1e-10,
+                                        tolerance_change=1e-14, line_search_fn="strong_wolfe")
+
+                def closure():
+                    opt.zero_grad()
+                    loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), target)
+                    loss.backward()
+                    return loss
+                opt.step(closure)
+                return float(log_t.detach().exp())
+            times, t = timed(runs, fit)
+            return times, {"temperature": t}
+        from scipy.optimize import minimize_scalar
+        from scipy.special import log_softmax
+        rows = np.arange(len(y))
+
+        def fit():
+            def nll(t):
+                return -log_softmax(z / t, axis=1)[rows, y].mean()
+            r = minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded", options={"xatol": 1e-8})
+            return float(r.x), float(r.fun)
+        times, (t, after) = timed(runs, fit)
+        return times, {"temperature": t, "nll_after": after}
     if workload == "hd95_monai":
         import torch
         from monai.metrics import compute_hausdorff_distance

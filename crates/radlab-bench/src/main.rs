@@ -19,6 +19,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use ndarray::{Array2, Array3};
+use radlab_metrics::calibration::{
+    Binning, EdgeRule, Reduction, fit_temperature, reduce, reliability,
+};
 use radlab_metrics::detection::{CAMELYON16, ScanResult, froc};
 use radlab_metrics::segmentation::{Counts, EmptyPolicy, surface_metrics};
 use rayon::prelude::*;
@@ -47,7 +50,7 @@ enum Cmd {
     },
     /// Time one workload and print a JSON line.
     Run {
-        /// load, rle, scan, window, dice, hd95, froc, resample, process, sliding.
+        /// load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding.
         workload: String,
         /// Data folder.
         #[arg(long)]
@@ -90,6 +93,10 @@ struct Sizes {
     /// `froc_lesions.npy` for both sides.
     #[serde(default)]
     froc: (usize, usize, u64),
+    /// Calibration: predictions for the ECE row, rows and classes of the
+    /// temperature fit, seed; written as `ece_*.npy` and `temp_*.npy`.
+    #[serde(default)]
+    calibration: (usize, usize, usize, u64),
 }
 
 impl Sizes {
@@ -112,6 +119,7 @@ impl Sizes {
                 mask_b: [6, 19, 21, 4, 13, 9],
                 mask_blob: [2, 5, 33, 2],
                 froc: (20, 5, 7),
+                calibration: (2000, 500, 14, 11),
             }
         } else {
             Sizes {
@@ -131,6 +139,7 @@ impl Sizes {
                 mask_b: [155, 250, 262, 85, 155, 118],
                 mask_blob: [40, 100, 420, 10],
                 froc: (1000, 10, 7),
+                calibration: (1_000_000, 100_000, 14, 11),
             }
         }
     }
@@ -197,6 +206,57 @@ fn write_froc(data: &Path, s: &Sizes) -> Result<()> {
     let les = Array2::from_shape_vec((les.len() / 2, 2), les)?;
     ndarray_npy::write_npy(data.join("froc_fp.npy"), &fp)?;
     ndarray_npy::write_npy(data.join("froc_lesions.npy"), &les)?;
+    Ok(())
+}
+
+/// Calibration inputs: confidences in [0, 1] (a few exactly 1.0) with
+/// outcomes drawn from conf^1.3 (over-confident), and 14-class logits with
+/// labels drawn from softmax(z / 1.7).
+fn write_calibration(data: &Path, s: &Sizes) -> Result<()> {
+    use rand::{Rng, SeedableRng};
+    let (n, m, k, seed) = s.calibration;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let conf: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 1000 == 0 {
+                1.0
+            } else {
+                rng.random::<f64>()
+            }
+        })
+        .collect();
+    let correct: Vec<f64> = conf
+        .iter()
+        .map(|&p| f64::from(u8::from(rng.random::<f64>() < p.powf(1.3))))
+        .collect();
+    ndarray_npy::write_npy(data.join("ece_conf.npy"), &ndarray::Array1::from(conf))?;
+    ndarray_npy::write_npy(
+        data.join("ece_correct.npy"),
+        &ndarray::Array1::from(correct),
+    )?;
+    let mut logits = Array2::<f64>::zeros((m, k));
+    let mut labels = Vec::with_capacity(m);
+    for mut row in logits.outer_iter_mut() {
+        let mut w = Vec::with_capacity(k);
+        for v in row.iter_mut() {
+            // Sum of uniforms: roughly normal, spread like 2.5 sigma.
+            *v = (0..4).map(|_| rng.random::<f64>() - 0.5).sum::<f64>() * 4.3;
+            w.push((*v / 1.7).exp());
+        }
+        let total: f64 = w.iter().sum();
+        let mut u = rng.random::<f64>() * total;
+        let mut label = k - 1;
+        for (j, &x) in w.iter().enumerate() {
+            if u < x {
+                label = j;
+                break;
+            }
+            u -= x;
+        }
+        labels.push(label as i64);
+    }
+    ndarray_npy::write_npy(data.join("temp_logits.npy"), &logits)?;
+    ndarray_npy::write_npy(data.join("temp_labels.npy"), &ndarray::Array1::from(labels))?;
     Ok(())
 }
 
@@ -269,6 +329,7 @@ fn generate(data: &Path, tiny: bool) -> Result<()> {
     let sizes = Sizes::new(tiny);
     std::fs::create_dir_all(data)?;
     write_froc(data, &sizes)?;
+    write_calibration(data, &sizes)?;
     let stamp = data.join("sizes.json");
     let want = serde_json::to_string_pretty(&sizes)?;
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str())
@@ -509,6 +570,30 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
                 ]),
             )
         }
+        "ece" => {
+            let conf: ndarray::Array1<f64> = ndarray_npy::read_npy(data.join("ece_conf.npy"))?;
+            let correct: ndarray::Array1<f64> =
+                ndarray_npy::read_npy(data.join("ece_correct.npy"))?;
+            let (c, o) = (conf.to_vec(), correct.to_vec());
+            let binning = Binning::equal_width(15, EdgeRule::LeftClosedExtraBin);
+            let (t, ece) = timed(runs, || {
+                Ok(reduce(&reliability(&c, &o, &binning)?, Reduction::Expected))
+            })?;
+            (t, BTreeMap::from([("ece".into(), ece)]))
+        }
+        "temperature" => {
+            let logits: Array2<f64> = ndarray_npy::read_npy(data.join("temp_logits.npy"))?;
+            let labels: ndarray::Array1<i64> = ndarray_npy::read_npy(data.join("temp_labels.npy"))?;
+            let labels: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
+            let (t, fit) = timed(runs, || Ok(fit_temperature(logits.view(), &labels)?))?;
+            (
+                t,
+                BTreeMap::from([
+                    ("temperature".into(), fit.temperature),
+                    ("nll_after".into(), fit.nll_after),
+                ]),
+            )
+        }
         "resample" => {
             let input: Array3<f32> = ndarray_npy::read_npy(data.join("resample_in.npy"))?;
             let (t, out) = timed(runs, || {
@@ -613,7 +698,7 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
             )
         }
         other => bail!(
-            "unknown workload '{other}': load, rle, scan, window, dice, hd95, froc, resample, process or sliding"
+            "unknown workload '{other}': load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process or sliding"
         ),
     };
     Ok(RunResult {

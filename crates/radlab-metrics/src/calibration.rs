@@ -497,11 +497,10 @@ pub fn fit_temperature(
     // Newton steps on beta = 1/T from beta = 1, kept inside the bracket
     // [lo, hi] where the derivative changes sign (bisection when a step
     // leaves it, doubling while no upper end is known).
-    let separable = logits.outer_iter().zip(labels).all(|(row, &l)| {
-        row.iter()
-            .enumerate()
-            .all(|(k, &z)| k == l || z < row[l])
-    });
+    let separable = logits
+        .outer_iter()
+        .zip(labels)
+        .all(|(row, &l)| row.iter().enumerate().all(|(k, &z)| k == l || z < row[l]));
     if separable {
         return Err(MetricError::Undefined(
             "the NLL keeps falling as T -> 0: the logits separate the classes perfectly".into(),
@@ -751,8 +750,18 @@ mod tests {
     #[test]
     fn separable_or_uninformative_logits_are_errors() {
         let z = array![[0.0, 5.0], [0.0, -5.0], [0.0, 3.0], [0.0, -2.0]];
-        assert!(fit_temperature(z.view(), &[1, 0, 1, 0]).unwrap_err().to_string().contains("separate"));
-        assert!(fit_temperature(z.view(), &[0, 1, 0, 1]).unwrap_err().to_string().contains("no information"));
+        assert!(
+            fit_temperature(z.view(), &[1, 0, 1, 0])
+                .unwrap_err()
+                .to_string()
+                .contains("separate")
+        );
+        assert!(
+            fit_temperature(z.view(), &[0, 1, 0, 1])
+                .unwrap_err()
+                .to_string()
+                .contains("no information")
+        );
     }
 
     #[test]
