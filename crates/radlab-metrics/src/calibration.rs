@@ -145,12 +145,12 @@ fn bin_of_equal_width(p: f64, edges: &[f64], rule: EdgeRule) -> usize {
     if rule == EdgeRule::LeftClosedExtraBin && p >= edges[n] {
         return n;
     }
-    // Number of inner edges <= p.
+    // Number of inner edges <= p: floor(p n), then at most one step either
+    // way where rounding put p on the other side of an edge.
     let mut k = ((p * n as f64) as usize).min(n - 1);
-    while k > 0 && p < edges[k] {
+    if k > 0 && p < edges[k] {
         k -= 1;
-    }
-    while k + 1 < n && p >= edges[k + 1] {
+    } else if k + 1 < n && p >= edges[k + 1] {
         k += 1;
     }
     if rule == EdgeRule::RightClosed && k > 0 && p == edges[k] {
@@ -187,6 +187,11 @@ fn check_pairs(conf: &[f64], outcome: &[f64]) -> Result<(), MetricError> {
     if conf.is_empty() {
         return Err(MetricError::Undefined("no predictions".into()));
     }
+    Ok(())
+}
+
+/// The first confidence outside [0, 1], as an error.
+fn out_of_range(conf: &[f64]) -> Result<(), MetricError> {
     if let Some(i) = conf.iter().position(|p| !(0.0..=1.0).contains(p)) {
         return Err(MetricError::Undefined(format!(
             "prediction {i} is {}, not a probability in [0, 1]",
@@ -216,22 +221,61 @@ pub fn reliability(
     if binning.bins == 0 {
         return Err(MetricError::Undefined("at least one bin is needed".into()));
     }
+    let bad = conf
+        .par_chunks(1 << 16)
+        .any(|c| c.iter().any(|p| !(0.0..=1.0).contains(p)));
+    if bad {
+        out_of_range(conf)?;
+    }
     let e = edges(conf, binning);
     let slots = binning.bins + usize::from(binning.edge == EdgeRule::LeftClosedExtraBin);
-    let mut count = vec![0usize; slots];
-    let mut sum_c = vec![0.0f64; slots];
-    let mut sum_o = vec![0.0f64; slots];
     let equal_width = binning.spacing == Spacing::EqualWidth;
-    for (&p, &o) in conf.iter().zip(outcome) {
-        let k = if equal_width {
-            bin_of_equal_width(p, &e, binning.edge)
-        } else {
-            bin_of(p, &e, binning.edge)
-        };
-        count[k] += 1;
-        sum_c[k] += p;
-        sum_o[k] += o;
-    }
+    // Sums per bin over a run of predictions, in order.
+    let accumulate = |c: &[f64], o: &[f64]| {
+        // One record per bin keeps a bin's three sums on one cache line.
+        let mut acc = vec![(0usize, 0.0f64, 0.0f64); slots];
+        for (&p, &o) in c.iter().zip(o) {
+            let k = if equal_width {
+                bin_of_equal_width(p, &e, binning.edge)
+            } else {
+                bin_of(p, &e, binning.edge)
+            };
+            let a = &mut acc[k];
+            a.0 += 1;
+            a.1 += p;
+            a.2 += o;
+        }
+        (
+            acc.iter().map(|a| a.0).collect::<Vec<_>>(),
+            acc.iter().map(|a| a.1).collect::<Vec<_>>(),
+            acc.iter().map(|a| a.2).collect::<Vec<_>>(),
+        )
+    };
+    // Small inputs in one sequential pass (the summation order of numpy's
+    // bincount); large ones in fixed chunks on every core, added in order.
+    const CHUNK: usize = 1 << 16;
+    let (count, sum_c, sum_o) = if conf.len() <= CHUNK {
+        accumulate(conf, outcome)
+    } else {
+        let parts: Vec<_> = conf
+            .par_chunks(CHUNK)
+            .zip(outcome.par_chunks(CHUNK))
+            .map(|(c, o)| accumulate(c, o))
+            .collect();
+        let mut total = (
+            vec![0usize; slots],
+            vec![0.0f64; slots],
+            vec![0.0f64; slots],
+        );
+        for (n, c, o) in parts {
+            for k in 0..slots {
+                total.0[k] += n[k];
+                total.1[k] += c[k];
+                total.2[k] += o[k];
+            }
+        }
+        total
+    };
     Ok((0..slots)
         .map(|k| {
             let (lo, hi) = if k < binning.bins {
@@ -520,8 +564,9 @@ pub fn fit_temperature(
         }
         after = f;
         // Converged when the Newton step is negligible (a small derivative
-        // alone is not enough: on separable data it vanishes as T -> 0).
-        if g == 0.0 || (h > 0.0 && (g / h).abs() <= 1e-12 * beta) {
+        // alone is not enough: on separable data it vanishes as T -> 0);
+        // the fit stays at this beta, where the NLL was just computed.
+        if g == 0.0 || (h > 0.0 && (g / h).abs() <= 1e-10 * beta) {
             converged = true;
             break;
         }
@@ -548,13 +593,7 @@ pub fn fit_temperature(
                 "the NLL keeps falling as T grows: the logits carry no information".into(),
             ));
         }
-        let done = (next - beta).abs() <= 1e-13 * beta;
         beta = next;
-        if done {
-            after = nll_beta(logits, labels, beta).0;
-            converged = true;
-            break;
-        }
     }
     if !converged {
         return Err(MetricError::Undefined(format!(
