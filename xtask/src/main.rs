@@ -1,6 +1,7 @@
 //! radlab's project automation. Run `cargo xtask --help`.
 
 mod bench;
+mod portfolio_check;
 mod provision;
 mod sample_data;
 
@@ -31,6 +32,9 @@ enum Cmd {
     },
     /// For every lab: the pristine stubs score 0, the reference scores 100%, every mutant fails.
     CheckLabs,
+    /// Build `radlab portfolio` from two freshly graded labs and load it in headless Chromium
+    /// (installed with apt-get when missing): no console message, every image decoded, a screenshot.
+    PortfolioCheck,
     /// Download and unpack the third-party DICOM used by tests into target/third-party.
     FetchData,
     /// Regenerate sample_data/ from the seeded generator and rewrite MANIFEST.json.
@@ -120,10 +124,13 @@ fn run_cli(cli: Cli) -> Result<()> {
                     runs: 1,
                 },
             )?;
+            // The portfolio page in headless Chromium.
+            portfolio_check::check(&root)?;
             eprintln!("cargo xtask test: all steps passed");
             Ok(())
         }
         Cmd::CheckLabs => check_labs(&root),
+        Cmd::PortfolioCheck => portfolio_check::check(&root),
         Cmd::FetchData => {
             provision::third_party(&root).map(|d| eprintln!("ready: {}", d.display()))
         }

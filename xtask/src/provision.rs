@@ -103,7 +103,15 @@ pub fn venv(root: &Path, name: &str, requirements: &Path) -> Result<PathBuf> {
 /// Make sure Debian's DICOM validators are installed: `dciodvfy`
 /// (dicom3tools) and `dcmdump` (dcmtk). Installs them with apt-get when missing.
 pub fn validators() -> Result<()> {
-    let wanted = [("dciodvfy", "dicom3tools"), ("dcmdump", "dcmtk")];
+    debian(
+        &[("dciodvfy", "dicom3tools"), ("dcmdump", "dcmtk")],
+        "DICOM validators",
+    )
+}
+
+/// Install Debian packages with apt-get for the commands of `wanted`
+/// (`(command, package)`) that are not on PATH.
+pub fn debian(wanted: &[(&str, &str)], what: &str) -> Result<()> {
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|(bin, _)| {
@@ -116,7 +124,8 @@ pub fn validators() -> Result<()> {
         .map(|(_, pkg)| *pkg)
         .collect();
     if missing.is_empty() {
-        eprintln!("validators: dciodvfy and dcmdump present");
+        let bins: Vec<&str> = wanted.iter().map(|(b, _)| *b).collect();
+        eprintln!("{what}: {} present", bins.join(", "));
         return Ok(());
     }
     let sudo: &[&str] = if std::env::var("USER").is_ok_and(|u| u == "root") || is_root() {
@@ -132,7 +141,7 @@ pub fn validators() -> Result<()> {
         c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut c)
     };
-    apt(&["update", "-qq"]).context("apt-get update (installing DICOM validators)")?;
+    apt(&["update", "-qq"]).with_context(|| format!("apt-get update (installing {what})"))?;
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
     args.extend(missing.iter().copied());
     apt(&args).with_context(|| format!("installing {} with apt-get", missing.join(" ")))

@@ -15,6 +15,8 @@ use clap::{Parser, Subcommand};
 use radlab_grade::{LabMeta, LabSources, Progress, Results};
 use radlab_labkit as kit;
 
+mod portfolio;
+
 /// A lab known to this build of radlab.
 struct Lab {
     id: &'static str,
@@ -115,6 +117,15 @@ enum Cmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Collect every lab's latest grade, numbers and pictures into a self-contained page (index.html) and a README.md.
+    Portfolio {
+        /// Where the labs wrote their outputs (each lab's default is out/<lab>).
+        #[arg(long, default_value = "out")]
+        results: PathBuf,
+        /// Output folder for index.html, README.md and img/.
+        #[arg(long, default_value = "portfolio")]
+        out: PathBuf,
+    },
     /// Install (when missing) and load ONNX Runtime, and say which library and execution provider models get.
     Runtime {
         /// Where models should run: auto, cpu or cuda.
@@ -131,7 +142,49 @@ fn main() -> ExitCode {
         Cmd::Watch { lab, poll } => watch(&lab, poll),
         Cmd::Reset { lab, yes } => reset(&lab, yes),
         Cmd::Runtime { device } => runtime(device),
+        Cmd::Portfolio { results, out } => portfolio_command(&results, &out),
     })
+}
+
+/// `radlab portfolio`.
+fn portfolio_command(results: &Path, out: &Path) -> Result<()> {
+    if !results.is_dir() {
+        bail!(kit::BadInput(format!(
+            "{}: no such folder; run and grade some labs first (e.g. `cargo run -p lab-windowing` and `cargo run -p lab-windowing -- grade`)",
+            results.display()
+        )));
+    }
+    let mut entries = Vec::new();
+    for lab in labs() {
+        let meta = LabMeta::parse(lab.sources.lab_toml)?;
+        entries.push(portfolio::collect(lab.id, meta, results));
+    }
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown (not a git checkout)".into());
+    let prov = portfolio::Provenance {
+        toolkit_version: env!("CARGO_PKG_VERSION").into(),
+        commit,
+        onnxruntime: radlab_infer::runtime::ORT_VERSION.into(),
+    };
+    kit::prepare_out_dir(out)?;
+    let written = portfolio::write(&entries, &prov, out)?;
+    let graded = entries.iter().filter(|e| e.grade.is_some()).count();
+    let run = entries.iter().filter(|e| e.report.is_some()).count();
+    println!(
+        "portfolio: {} labs ({graded} graded, {run} with a run's report); {} images",
+        entries.len(),
+        entries.iter().map(|e| e.images.len()).sum::<usize>()
+    );
+    for w in written {
+        println!("  {}", kit::display_path(&w));
+    }
+    Ok(())
 }
 
 /// Load ONNX Runtime (installing it into the cache when missing) and open

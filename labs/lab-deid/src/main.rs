@@ -297,8 +297,13 @@ fn run(args: Args) -> Result<()> {
         utility,
         utility_skipped,
         mine,
-        artifacts: vec![kit::display_path(&out_dir), kit::display_path(&audit)],
+        artifacts: vec![
+            kit::display_path(&out_dir),
+            kit::display_path(&audit),
+            kit::display_path(&args.out.join("report.json")),
+        ],
     };
+    kit::write_json(&args.out.join("report.json"), &r)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
