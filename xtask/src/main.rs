@@ -1,6 +1,7 @@
 //! radlab's project automation. Run `cargo xtask --help`.
 
 mod bench;
+mod docs;
 mod portfolio_check;
 mod provision;
 mod sample_data;
@@ -32,6 +33,9 @@ enum Cmd {
     },
     /// For every lab: the pristine stubs score 0, the reference scores 100%, every mutant fails.
     CheckLabs,
+    /// Build the mdBook in notebooks-free-docs/ (mdbook installed into target/tools when
+    /// missing) and run every command of the code blocks marked `<!-- run -->`.
+    Docs,
     /// Build `radlab portfolio` from two freshly graded labs and load it in headless Chromium
     /// (installed with apt-get when missing): no console message, every image decoded, a screenshot.
     PortfolioCheck,
@@ -126,11 +130,14 @@ fn run_cli(cli: Cli) -> Result<()> {
             )?;
             // The portfolio page in headless Chromium.
             portfolio_check::check(&root)?;
+            // The book builds and every documented command runs.
+            docs::docs(&root)?;
             eprintln!("cargo xtask test: all steps passed");
             Ok(())
         }
         Cmd::CheckLabs => check_labs(&root),
         Cmd::PortfolioCheck => portfolio_check::check(&root),
+        Cmd::Docs => docs::docs(&root),
         Cmd::FetchData => {
             provision::third_party(&root).map(|d| eprintln!("ready: {}", d.display()))
         }
