@@ -413,3 +413,32 @@ pub fn dciodvfy_errors(path: &Path) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Run a lab binary with `args --json --out OUT`, assert it succeeded
+/// (showing its stderr otherwise) and parse the JSON it printed.
+pub fn run_json(exe: &str, args: &[&str], out: &Path) -> serde_json::Value {
+    let o = std::process::Command::new(exe)
+        .args(args)
+        .arg("--json")
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap_or_else(|e| panic!("{exe}: {e}"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("one JSON document on stdout")
+}
+
+/// Run a lab binary with `args --out TARGET` and assert a bad-input
+/// failure: exit code 2, `words` in stderr, nothing written at `target`.
+pub fn assert_exit_2(exe: &str, args: &[&str], target: &Path, words: &str) {
+    let o = std::process::Command::new(exe)
+        .args(args)
+        .arg("--out")
+        .arg(target)
+        .output()
+        .unwrap_or_else(|e| panic!("{exe}: {e}"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(words), "{args:?}: {err}");
+    assert!(!target.exists(), "{args:?} wrote output");
+}

@@ -315,3 +315,31 @@ pub fn lab_command(
         LabCommand::Solution { task } => solution_command(&meta, &task),
     }
 }
+
+/// The `main` of a lab binary: logging, then either the lab's run (no
+/// subcommand) or `grade` / `hint` / `solution` on the lab's library crate.
+/// Expects `Cli` (with `cmd: Option<LabCommand>` and `run: Args`) and
+/// `fn run(Args) -> anyhow::Result<()>` in scope.
+///
+/// ```text
+/// radlab_labkit::lab_main!(lab_windowing);
+/// ```
+#[macro_export]
+macro_rules! lab_main {
+    ($lib:ident) => {
+        fn main() -> std::process::ExitCode {
+            $crate::init_logging();
+            let cli = <Cli as clap::Parser>::parse();
+            $crate::exit_code(match cli.cmd {
+                None => run(cli.run),
+                Some(cmd) => $crate::lab_command(cmd, &$lib::SOURCES, |reference| {
+                    $lib::grade(if reference {
+                        &$lib::tasks::REFERENCE
+                    } else {
+                        &$lib::tasks::EXERCISE
+                    })
+                }),
+            })
+        }
+    };
+}

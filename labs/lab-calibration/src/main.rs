@@ -7,7 +7,6 @@
 //! the vendors it was trained on and a test split from a vendor it never saw.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, Parser};
@@ -141,20 +140,7 @@ struct SplitInfo {
     positives_or_classes: usize,
 }
 
-fn main() -> ExitCode {
-    kit::init_logging();
-    let cli = Cli::parse();
-    kit::exit_code(match cli.cmd {
-        None => run(cli.run),
-        Some(cmd) => kit::lab_command(cmd, &lab_calibration::SOURCES, |reference| {
-            lab_calibration::grade(if reference {
-                &lab_calibration::tasks::REFERENCE
-            } else {
-                &lab_calibration::tasks::EXERCISE
-            })
-        }),
-    })
-}
+radlab_labkit::lab_main!(lab_calibration);
 
 fn bad(msg: String) -> anyhow::Error {
     anyhow::Error::new(kit::BadInput(msg))

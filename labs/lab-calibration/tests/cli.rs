@@ -1,22 +1,7 @@
 //! lab-calibration from the outside: the phantom run, your own logits, bad input.
 
-use std::path::Path;
-use std::process::Command;
-
-fn lab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lab-calibration"))
-}
-
-fn run_json(args: &[&str], out: &Path) -> serde_json::Value {
-    let o = lab()
-        .args(args)
-        .arg("--json")
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+fn run_json(args: &[&str], out: &std::path::Path) -> serde_json::Value {
+    radlab_tests::run_json(env!("CARGO_BIN_EXE_lab-calibration"), args, out)
 }
 
 #[test]
@@ -128,11 +113,7 @@ fn bad_input_is_exit_2_naming_the_file_and_nothing_written() {
     let bad_labels = write("yb.txt", "1\n0\n7\n0\n");
     let short = write("ys.txt", "1\n0\n");
     let check = |args: &[&str], words: &str| {
-        let o = lab().args(args).arg("--out").arg(&target).output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(words), "{args:?}: {err}");
-        assert!(!target.exists(), "{args:?} wrote output");
+        radlab_tests::assert_exit_2(env!("CARGO_BIN_EXE_lab-calibration"), args, &target, words)
     };
     check(
         &["--logits", &probs, "--labels", &labels],

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, Parser};
@@ -104,20 +103,7 @@ struct Report {
     artifacts: Vec<String>,
 }
 
-fn main() -> ExitCode {
-    kit::init_logging();
-    let cli = Cli::parse();
-    kit::exit_code(match cli.cmd {
-        None => run(cli.run),
-        Some(cmd) => kit::lab_command(cmd, &lab_deid::SOURCES, |reference| {
-            lab_deid::grade(if reference {
-                &lab_deid::tasks::REFERENCE
-            } else {
-                &lab_deid::tasks::EXERCISE
-            })
-        }),
-    })
-}
+radlab_labkit::lab_main!(lab_deid);
 
 fn bad(msg: String) -> anyhow::Error {
     anyhow::Error::new(kit::BadInput(msg))

@@ -4,7 +4,6 @@
 //! Run with no arguments for the bundled sample study; `--help` for options.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Parser};
@@ -229,20 +228,7 @@ fn run_mine(vol: &Volume, header: &dicom_object::InMemDicomObject) -> Vec<String
     lines
 }
 
-fn main() -> ExitCode {
-    kit::init_logging();
-    let cli = Cli::parse();
-    kit::exit_code(match cli.cmd {
-        None => run(cli.run),
-        Some(cmd) => kit::lab_command(cmd, &lab_dicom::SOURCES, |reference| {
-            lab_dicom::grade(if reference {
-                &lab_dicom::tasks::REFERENCE
-            } else {
-                &lab_dicom::tasks::EXERCISE
-            })
-        }),
-    })
-}
+radlab_labkit::lab_main!(lab_dicom);
 
 /// How InstanceNumber relates to the true (position) order of the slices.
 /// InstanceNumbers come from the folder scan when there was one.

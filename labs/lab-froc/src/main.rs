@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, Parser, ValueEnum};
@@ -183,20 +182,7 @@ struct BootstrapInfo {
     level: f64,
 }
 
-fn main() -> ExitCode {
-    kit::init_logging();
-    let cli = Cli::parse();
-    kit::exit_code(match cli.cmd {
-        None => run(cli.run),
-        Some(cmd) => kit::lab_command(cmd, &lab_froc::SOURCES, |reference| {
-            lab_froc::grade(if reference {
-                &lab_froc::tasks::REFERENCE
-            } else {
-                &lab_froc::tasks::EXERCISE
-            })
-        }),
-    })
-}
+radlab_labkit::lab_main!(lab_froc);
 
 fn bad(msg: String) -> anyhow::Error {
     anyhow::Error::new(kit::BadInput(msg))

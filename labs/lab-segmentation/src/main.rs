@@ -6,7 +6,6 @@
 //! plus generated scans without nodules.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::{Args as ClapArgs, Parser};
@@ -123,20 +122,7 @@ struct Report {
     warnings: Vec<String>,
 }
 
-fn main() -> ExitCode {
-    kit::init_logging();
-    let cli = Cli::parse();
-    kit::exit_code(match cli.cmd {
-        None => run(cli.run),
-        Some(cmd) => kit::lab_command(cmd, &lab_segmentation::SOURCES, |reference| {
-            lab_segmentation::grade(if reference {
-                &lab_segmentation::tasks::REFERENCE
-            } else {
-                &lab_segmentation::tasks::EXERCISE
-            })
-        }),
-    })
-}
+radlab_labkit::lab_main!(lab_segmentation);
 
 fn policy_description(p: EmptyPolicy) -> &'static str {
     match p {

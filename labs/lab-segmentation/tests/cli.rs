@@ -2,11 +2,6 @@
 //! bad input.
 
 use std::path::PathBuf;
-use std::process::Command;
-
-fn lab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lab-segmentation"))
-}
 
 fn sample(p: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -15,15 +10,7 @@ fn sample(p: &str) -> PathBuf {
 }
 
 fn run_json(args: &[&str], out: &std::path::Path) -> serde_json::Value {
-    let o = lab()
-        .args(args)
-        .arg("--json")
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+    radlab_tests::run_json(env!("CARGO_BIN_EXE_lab-segmentation"), args, out)
 }
 
 #[test]
@@ -123,11 +110,7 @@ fn bad_input_is_exit_2_with_the_file_named_and_nothing_written() {
     let target = out.path().join("x");
     let series = sample("case-001/ct");
     let check = |args: &[&str], words: &str| {
-        let o = lab().args(args).arg("--out").arg(&target).output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(words), "{args:?}: {err}");
-        assert!(!target.exists(), "{args:?} wrote output");
+        radlab_tests::assert_exit_2(env!("CARGO_BIN_EXE_lab-segmentation"), args, &target, words)
     };
     check(&["--threshold", "1.5"], "--threshold 1.5");
     check(&["--tolerance", "0"], "--tolerance");

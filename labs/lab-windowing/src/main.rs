@@ -4,7 +4,6 @@
 //! isotropic resampling). Run with no arguments for the bundled sample study.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::{Args as ClapArgs, Parser, ValueEnum};
@@ -169,20 +168,7 @@ struct Report {
     windowing_matters: Option<WindowingMatters>,
 }
 
-fn main() -> ExitCode {
-    kit::init_logging();
-    let cli = Cli::parse();
-    kit::exit_code(match cli.cmd {
-        None => run(cli.run),
-        Some(cmd) => kit::lab_command(cmd, &lab_windowing::SOURCES, |reference| {
-            lab_windowing::grade(if reference {
-                &lab_windowing::tasks::REFERENCE
-            } else {
-                &lab_windowing::tasks::EXERCISE
-            })
-        }),
-    })
-}
+radlab_labkit::lab_main!(lab_windowing);
 
 /// Window `values` with the learner's exercise function for `w`'s VOI function.
 fn window_mine(w: &Window, values: &[f32], out: &mut [u8]) -> Result<()> {
