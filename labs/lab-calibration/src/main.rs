@@ -114,6 +114,8 @@ struct MineRow {
 #[derive(Serialize)]
 struct Report {
     source: String,
+    /// Seed of the patch sampling, the split of your data and the bootstrap.
+    seed: u64,
     model: Option<String>,
     device: Option<String>,
     classes: usize,
@@ -590,6 +592,7 @@ fn run(args: Args) -> Result<()> {
 
     let report = Report {
         source,
+        seed: args.seed,
         model,
         device,
         classes,
