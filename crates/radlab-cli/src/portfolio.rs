@@ -284,7 +284,7 @@ body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;colo
 table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}\
 .pass{{color:#176d2c}}.fail{{color:#a31515}}img{{max-width:340px;margin:.3em;border:1px solid #ddd}}\
 section{{border-top:2px solid #444;margin-top:2em}}code{{background:#f3f3f3}}</style></head><body>\n\
-<h1>radlab portfolio</h1>\n<p>Every lab's latest grade and measured numbers, from this checkout's <code>out/</code> folders.</p>\n"
+<h1>radlab portfolio</h1>\n<p>Every lab's latest grade and measured numbers, from the labs' output folders (<code>radlab portfolio --results</code>, default <code>out/</code>).</p>\n"
     );
     let _ = writeln!(
         md,

@@ -114,8 +114,8 @@ impl InputScaling {
     }
 }
 
-/// Nodule probabilities (sigmoid of the logit) for HU patches `[n, 32, 32]`.
-pub fn classify(
+/// The classifier's raw nodule logits for HU patches `[n, 32, 32]`.
+pub fn classify_logits(
     model: &mut Model,
     hu: ArrayView3<'_, f32>,
     scaling: InputScaling,
@@ -126,9 +126,18 @@ pub fn classify(
         .into_shape_with_order((n, 1, h, w))?
         .into_dyn();
     let out = model.run_batched(input.view(), 256, &mut |_, _| {})?;
-    Ok(out[0]
-        .iter()
-        .map(|&l| radlab_metrics::classification::sigmoid(l as f64))
+    Ok(out[0].iter().map(|&l| f64::from(l)).collect())
+}
+
+/// Nodule probabilities (sigmoid of the logit) for HU patches `[n, 32, 32]`.
+pub fn classify(
+    model: &mut Model,
+    hu: ArrayView3<'_, f32>,
+    scaling: InputScaling,
+) -> Result<Vec<f64>> {
+    Ok(classify_logits(model, hu, scaling)?
+        .into_iter()
+        .map(radlab_metrics::classification::sigmoid)
         .collect())
 }
 

@@ -36,7 +36,7 @@
 //! assert_eq!(curve.score(&LUNA16), 1.0);
 //! ```
 
-use ndarray::{ArrayView3, Zip};
+use ndarray::ArrayView3;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -655,16 +655,6 @@ pub fn bootstrap_ci(
             .collect(),
         score: q(&mut scores),
     })
-}
-
-/// Lesions of a label mask of any integer type, as `u32` labels (for
-/// [`assign`] and [`lesions_from_labels`]).
-pub fn labels_u32<T: Copy + Into<u32>>(labels: ArrayView3<'_, T>) -> ndarray::Array3<u32> {
-    let mut out = ndarray::Array3::<u32>::zeros(labels.dim());
-    Zip::from(&mut out)
-        .and(&labels)
-        .for_each(|o, &l| *o = l.into());
-    out
 }
 
 /// A random detection problem for tests and benchmarks: `scans` scans,

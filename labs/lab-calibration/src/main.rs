@@ -192,9 +192,9 @@ fn phantom_splits(args: &Args) -> Result<(Split, Split, String, String)> {
         }
         let views: Vec<_> = patches.iter().map(|p| p.view()).collect();
         let hu: Array3<f32> = ndarray::stack(Axis(0), &views)?;
-        let probs = kit::models::classify(&mut model, hu.view(), scaling)?;
-        // The classifier's output is a logit; classify() returned sigmoid(logit).
-        let z: Vec<f64> = probs.iter().map(|&q| (q / (1.0 - q)).ln()).collect();
+        // Raw logits: converting probabilities back would lose every logit
+        // whose sigmoid rounds to 1.0.
+        let z = kit::models::classify_logits(&mut model, hu.view(), scaling)?;
         eprintln!("{name}: {} patches from {} phantoms", z.len(), args.cases);
         Ok(Split {
             name: name.into(),

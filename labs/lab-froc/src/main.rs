@@ -725,7 +725,7 @@ fn run(args: Args) -> Result<()> {
     }
     let png = args.out.join("froc.png");
     let svg = args.out.join("froc.svg");
-    write_chart(&chart(&curve, &p.source), &png, Some(&svg), (800, 560))?;
+    write_chart(&chart(&curve), &png, Some(&svg), (800, 560))?;
     files.push(png);
     files.push(svg);
     let mine = args.mine.then(|| mine(&p, rule, curve.cpm()));
@@ -777,7 +777,7 @@ fn rule_name(r: HitRule) -> &'static str {
     }
 }
 
-fn chart(curve: &Froc, source: &str) -> Chart {
+fn chart(curve: &Froc) -> Chart {
     let mut pts: Vec<(f64, f64)> = curve
         .points
         .iter()
@@ -793,7 +793,6 @@ fn chart(curve: &Froc, source: &str) -> Chart {
             .map(|&f| (f, curve.sensitivity_at(f)))
             .collect::<Vec<_>>()
     };
-    let _ = source;
     Chart {
         title: format!(
             "FROC: {} lesions, {} scans; CPM {:.3}",
