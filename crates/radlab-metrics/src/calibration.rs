@@ -129,7 +129,9 @@ pub fn edges(conf: &[f64], binning: &Binning) -> Vec<f64> {
             let mut sorted = conf.to_vec();
             sorted.sort_by(f64::total_cmp);
             let mut e: Vec<f64> = (0..=n)
-                .map(|k| crate::segmentation::percentile(&sorted, 100.0 * k as f64 / n as f64))
+                .map(|k| {
+                    crate::segmentation::percentile_sorted(&sorted, 100.0 * k as f64 / n as f64)
+                })
                 .collect();
             e[0] = 0.0;
             e[n] = 1.0;
@@ -221,20 +223,18 @@ pub fn reliability(
     if binning.bins == 0 {
         return Err(MetricError::Undefined("at least one bin is needed".into()));
     }
-    let bad = conf
-        .par_chunks(1 << 16)
-        .any(|c| c.iter().any(|p| !(0.0..=1.0).contains(p)));
-    if bad {
-        out_of_range(conf)?;
-    }
     let e = edges(conf, binning);
     let slots = binning.bins + usize::from(binning.edge == EdgeRule::LeftClosedExtraBin);
     let equal_width = binning.spacing == Spacing::EqualWidth;
-    // Sums per bin over a run of predictions, in order.
+    // Sums per bin over a run of predictions, in order, and whether every
+    // confidence was in [0, 1] (checked in the same pass; a value outside
+    // only lands in a wrong bin, and the sums are then thrown away).
     let accumulate = |c: &[f64], o: &[f64]| {
         // One record per bin keeps a bin's three sums on one cache line.
         let mut acc = vec![(0usize, 0.0f64, 0.0f64); slots];
+        let mut valid = true;
         for (&p, &o) in c.iter().zip(o) {
+            valid &= (0.0..=1.0).contains(&p);
             let k = if equal_width {
                 bin_of_equal_width(p, &e, binning.edge)
             } else {
@@ -245,16 +245,12 @@ pub fn reliability(
             a.1 += p;
             a.2 += o;
         }
-        (
-            acc.iter().map(|a| a.0).collect::<Vec<_>>(),
-            acc.iter().map(|a| a.1).collect::<Vec<_>>(),
-            acc.iter().map(|a| a.2).collect::<Vec<_>>(),
-        )
+        (acc, valid)
     };
     // Small inputs in one sequential pass (the summation order of numpy's
     // bincount); large ones in fixed chunks on every core, added in order.
     const CHUNK: usize = 1 << 16;
-    let (count, sum_c, sum_o) = if conf.len() <= CHUNK {
+    let (total, valid) = if conf.len() <= CHUNK {
         accumulate(conf, outcome)
     } else {
         let parts: Vec<_> = conf
@@ -262,20 +258,24 @@ pub fn reliability(
             .zip(outcome.par_chunks(CHUNK))
             .map(|(c, o)| accumulate(c, o))
             .collect();
-        let mut total = (
-            vec![0usize; slots],
-            vec![0.0f64; slots],
-            vec![0.0f64; slots],
-        );
-        for (n, c, o) in parts {
-            for k in 0..slots {
-                total.0[k] += n[k];
-                total.1[k] += c[k];
-                total.2[k] += o[k];
+        let mut total = vec![(0usize, 0.0f64, 0.0f64); slots];
+        let mut valid = true;
+        for (acc, v) in parts {
+            valid &= v;
+            for (t, a) in total.iter_mut().zip(acc) {
+                t.0 += a.0;
+                t.1 += a.1;
+                t.2 += a.2;
             }
         }
-        total
+        (total, valid)
     };
+    if !valid {
+        out_of_range(conf)?;
+    }
+    let count: Vec<usize> = total.iter().map(|t| t.0).collect();
+    let sum_c: Vec<f64> = total.iter().map(|t| t.1).collect();
+    let sum_o: Vec<f64> = total.iter().map(|t| t.2).collect();
     Ok((0..slots)
         .map(|k| {
             let (lo, hi) = if k < binning.bins {
@@ -469,38 +469,64 @@ pub struct TemperatureFit {
     pub nll_after: f64,
     /// Accuracy at T = 1 and at the fitted T (always equal: T > 0 keeps the argmax).
     pub accuracy: (f64, f64),
-    /// Newton/bisection steps taken.
+    /// Evaluations of the NLL over all rows, the one at T = 1 included
+    /// (those on the subset that gives the first guess not counted).
     pub iterations: usize,
 }
 
-/// Mean NLL of `logits * beta` and its first two derivatives in `beta`.
-fn nll_beta(logits: ArrayView2<'_, f64>, labels: &[usize], beta: f64) -> (f64, f64, f64) {
+/// Mean NLL of `softmax(beta z)` over the rows of `z` (row-major, `k`
+/// columns, one label per row) and its first two derivatives in `beta`:
+/// the mean of `log sum exp(beta z) - beta z_label`, of `E[z] - z_label`
+/// and of `Var[z]`, the expectations under `softmax(beta z)`.
+///
+/// Each row is shifted by its maximum so that no `exp` overflows; the
+/// exponentials of a chunk of rows are taken in one flat loop that the
+/// compiler vectorises (see [`crate::exp`]). Fixed chunks of rows, their
+/// sums added in order: the same bits on any number of threads.
+fn nll_beta(z: &[f64], k: usize, labels: &[usize], beta: f64) -> (f64, f64, f64) {
+    const ROWS: usize = 512;
+    let parts: Vec<[f64; 3]> = z
+        .par_chunks(ROWS * k)
+        .zip(labels.par_chunks(ROWS))
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(d, e): &mut (Vec<f64>, Vec<f64>), (zc, lc)| {
+                d.clear();
+                for row in zc.chunks_exact(k) {
+                    let m = row.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+                    d.extend(row.iter().map(|&v| v - m));
+                }
+                e.clear();
+                e.extend(d.iter().map(|&v| crate::exp::exp_nonpositive(beta * v)));
+                let (mut f, mut g, mut h) = (0.0, 0.0, 0.0);
+                for ((dr, er), &l) in d.chunks_exact(k).zip(e.chunks_exact(k)).zip(lc) {
+                    let (mut s, mut s1, mut s2) = (0.0, 0.0, 0.0);
+                    for (&x, &w) in dr.iter().zip(er) {
+                        s += w;
+                        s1 += w * x;
+                        s2 += w * x * x;
+                    }
+                    let mean = s1 / s;
+                    f += s.ln() - beta * dr[l];
+                    g += mean - dr[l];
+                    h += (s2 / s - mean * mean).max(0.0);
+                }
+                [f, g, h]
+            },
+        )
+        .collect();
     let n = labels.len() as f64;
-    let (f, g, h) = logits
-        .axis_iter(Axis(0))
-        .into_par_iter()
-        .zip(labels.par_iter())
-        .map(|(row, &l)| {
-            let m = row.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-            let (mut s, mut s1, mut s2) = (0.0, 0.0, 0.0);
-            for &z in row {
-                let w = (beta * (z - m)).exp();
-                s += w;
-                s1 += w * z;
-                s2 += w * z * z;
-            }
-            let mean = s1 / s;
-            let var = (s2 / s - mean * mean).max(0.0);
-            (s.ln() + beta * m - beta * row[l], mean - row[l], var)
-        })
-        .reduce(|| (0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-    (f / n, g / n, h / n)
+    let t = parts
+        .iter()
+        .fold([0.0; 3], |a, p| [a[0] + p[0], a[1] + p[1], a[2] + p[2]]);
+    (t[0] / n, t[1] / n, t[2] / n)
 }
 
 fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], beta: f64) -> f64 {
     let ok = logits
-        .outer_iter()
-        .zip(labels)
+        .axis_iter(Axis(0))
+        .into_par_iter()
+        .zip(labels.par_iter())
         .filter(|(row, l)| {
             let arg = row
                 .iter()
@@ -515,10 +541,97 @@ fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], beta: f64) -> f64 {
     ok as f64 / labels.len() as f64
 }
 
+/// Where the derivative of the NLL in `beta` is known to change sign.
+#[derive(Debug, Clone, Copy)]
+struct Bracket {
+    lo: f64,
+    hi: f64,
+}
+
+/// An NLL and its first two derivatives in `beta`, at `beta`.
+type NllAt<'a> = &'a dyn Fn(f64) -> (f64, f64, f64);
+
+/// [`newton_from`] with nothing known about the bracket.
+fn newton_on_beta(
+    eval: NllAt<'_>,
+    start: f64,
+    first: Option<(f64, f64, f64)>,
+) -> Result<(f64, f64, usize), MetricError> {
+    let open = Bracket {
+        lo: 0.0,
+        hi: f64::INFINITY,
+    };
+    newton_from(eval, start, open, first)
+}
+
+/// Newton steps on `beta = 1/T` from `start`, kept inside the bracket where
+/// the derivative changes sign (bisection when a step leaves it, doubling
+/// while no upper end is known). `first`: the evaluation at `start`, when
+/// already known.
+///
+/// Stops once the Newton step is below `1e-3 beta` and takes that last
+/// step: Newton's error is then of the order of the step squared (about
+/// 1e-6 of `beta`, far inside the temperature's sampling uncertainty), and
+/// the NLL there comes from the same quadratic model (its error of the
+/// order of the step cubed, about 1e-9 of the NLL's curvature). The
+/// step, not the derivative, decides: on separable data the derivative
+/// vanishes as `T -> 0` while the steps grow. Returns `beta`, the NLL there
+/// and the number of evaluations.
+fn newton_from(
+    eval: NllAt<'_>,
+    start: f64,
+    mut bracket: Bracket,
+    mut first: Option<(f64, f64, f64)>,
+) -> Result<(f64, f64, usize), MetricError> {
+    let mut beta = start;
+    let mut evaluations = 0;
+    while evaluations < 200 {
+        let (f, g, h) = first.take().unwrap_or_else(|| eval(beta));
+        evaluations += 1;
+        if g == 0.0 {
+            return Ok((beta, f, evaluations));
+        }
+        if g > 0.0 {
+            bracket.hi = beta;
+        } else {
+            bracket.lo = beta;
+        }
+        let newton = beta - g / h;
+        let inside = h > 0.0 && newton > bracket.lo && newton < bracket.hi;
+        if inside && (g / h).abs() <= 1e-3 * beta {
+            return Ok((newton, f - g * g / (2.0 * h), evaluations));
+        }
+        let next = if inside {
+            newton
+        } else if bracket.hi.is_finite() {
+            0.5 * (bracket.lo + bracket.hi)
+        } else {
+            2.0 * beta
+        };
+        if next > 1e6 {
+            return Err(MetricError::Undefined(
+                "the NLL keeps falling as T -> 0: the logits separate the classes perfectly".into(),
+            ));
+        }
+        if bracket.hi < 1e-6 {
+            return Err(MetricError::Undefined(
+                "the NLL keeps falling as T grows: the logits carry no information".into(),
+            ));
+        }
+        beta = next;
+    }
+    Err(MetricError::Undefined(format!(
+        "the temperature fit did not converge in {evaluations} steps (last T = {})",
+        1.0 / beta
+    )))
+}
+
 /// Fit a temperature on logits `[n, classes]` by minimising the NLL of
-/// `softmax(logits / T)`. The NLL is convex in `1/T`, so its derivative is
-/// found by Newton steps kept inside a bracket (bisection when a step
-/// leaves it), to `|d NLL / d(1/T)| < 1e-12`.
+/// `softmax(logits / T)`. The NLL is convex in `1/T`, so the zero of its
+/// derivative is found by Newton steps kept inside a bracket (bisection
+/// when a step leaves it), started from a fit on a subset of the rows when
+/// there are many, and stopped when the step falls below `1e-3 / T`
+/// (after taking it: the temperature is then good to about 1e-6).
 ///
 /// Refuses a matrix that looks like probabilities: scaling probabilities is
 /// not temperature scaling (and silently fits the wrong thing).
@@ -526,11 +639,28 @@ pub fn fit_temperature(
     logits: ArrayView2<'_, f64>,
     labels: &[usize],
 ) -> Result<TemperatureFit, MetricError> {
-    confidence_sets(logits.view(), labels, Target::TopLabel)?;
+    let (n, k) = logits.dim();
+    if n != labels.len() {
+        return Err(MetricError::LengthMismatch {
+            scores: n,
+            labels: labels.len(),
+        });
+    }
+    if let Some(i) = labels.iter().position(|&l| l >= k) {
+        return Err(MetricError::Undefined(format!(
+            "label {} of row {i} is not one of {k} classes",
+            labels[i]
+        )));
+    }
     if labels.is_empty() {
         return Err(MetricError::Undefined("no predictions".into()));
     }
-    if let Some(i) = logits.iter().position(|v| !v.is_finite()) {
+    let all_finite = logits
+        .axis_iter(Axis(0))
+        .into_par_iter()
+        .all(|row| row.iter().all(|v| v.is_finite()));
+    if !all_finite {
+        let i = logits.iter().position(|v| !v.is_finite()).unwrap_or(0);
         return Err(MetricError::NaN { index: i });
     }
     if looks_like_probabilities(logits) {
@@ -550,64 +680,51 @@ pub fn fit_temperature(
             "the NLL keeps falling as T -> 0: the logits separate the classes perfectly".into(),
         ));
     }
-    let (mut lo, mut hi) = (0.0f64, f64::INFINITY);
-    let mut beta = 1.0f64;
-    let mut converged = false;
-    let mut iterations = 0;
-    let mut before = f64::NAN;
-    let mut after = f64::NAN;
-    for _ in 0..200 {
-        iterations += 1;
-        let (f, g, h) = nll_beta(logits, labels, beta);
-        if iterations == 1 {
-            before = f;
+    // Rows as slices: any other layout is copied once.
+    let standard = logits.as_standard_layout();
+    let z = standard.as_slice().unwrap_or(&[]);
+    let full = |beta: f64| nll_beta(z, k, labels, beta);
+    let at_one = full(1.0);
+    let before = at_one.0;
+    // A first guess from every m-th row (about 8192 rows): its Newton steps
+    // cost a fraction of a full evaluation each, and the full steps then
+    // start close. Any trouble on the subset (it may separate the classes
+    // when the whole set does not) just means starting from T = 1.
+    const SUBSET: usize = 8192;
+    let guess = if n >= 4 * SUBSET {
+        let step = n / SUBSET;
+        let rows: Vec<usize> = (0..n).step_by(step).collect();
+        let zs: Vec<f64> = rows
+            .iter()
+            .flat_map(|&r| z[r * k..(r + 1) * k].iter().copied())
+            .collect();
+        let ls: Vec<usize> = rows.iter().map(|&r| labels[r]).collect();
+        newton_on_beta(&|b| nll_beta(&zs, k, &ls, b), 1.0, None)
+            .ok()
+            .map(|(b, _, _)| b)
+    } else {
+        None
+    };
+    let (beta, after, iterations) = match guess {
+        Some(b) if b != 1.0 => {
+            let (lo, hi) = if at_one.1 > 0.0 {
+                (0.0, 1.0)
+            } else {
+                (1.0, f64::INFINITY)
+            };
+            let bracket = Bracket { lo, hi };
+            let (beta, after, steps) = newton_from(&full, b, bracket, None)?;
+            (beta, after, steps + 1)
         }
-        after = f;
-        // Converged when the Newton step is negligible (a small derivative
-        // alone is not enough: on separable data it vanishes as T -> 0);
-        // the fit stays at this beta, where the NLL was just computed.
-        if g == 0.0 || (h > 0.0 && (g / h).abs() <= 1e-10 * beta) {
-            converged = true;
-            break;
-        }
-        if g > 0.0 {
-            hi = beta;
-        } else {
-            lo = beta;
-        }
-        let newton = beta - g / h;
-        let next = if h > 0.0 && newton > lo && newton < hi {
-            newton
-        } else if hi.is_finite() {
-            0.5 * (lo + hi)
-        } else {
-            2.0 * beta
-        };
-        if next > 1e6 {
-            return Err(MetricError::Undefined(
-                "the NLL keeps falling as T -> 0: the logits separate the classes perfectly".into(),
-            ));
-        }
-        if hi < 1e-6 {
-            return Err(MetricError::Undefined(
-                "the NLL keeps falling as T grows: the logits carry no information".into(),
-            ));
-        }
-        beta = next;
-    }
-    if !converged {
-        return Err(MetricError::Undefined(format!(
-            "the temperature fit did not converge in {iterations} steps (last T = {})",
-            1.0 / beta
-        )));
-    }
+        _ => newton_on_beta(&full, 1.0, Some(at_one))?,
+    };
     Ok(TemperatureFit {
         temperature: 1.0 / beta,
         nll_before: before,
         nll_after: after,
-        accuracy: (
-            accuracy(logits, labels, 1.0),
-            accuracy(logits, labels, beta),
+        accuracy: rayon::join(
+            || accuracy(logits, labels, 1.0),
+            || accuracy(logits, labels, beta),
         ),
         iterations,
     })
@@ -749,7 +866,7 @@ pub fn calibration_error_ci(
         })
         .collect();
     values.sort_by(f64::total_cmp);
-    let q = |x: f64| crate::segmentation::percentile(&values, x);
+    let q = |x: f64| crate::segmentation::percentile_sorted(&values, x);
     Ok((
         q((1.0 - level) / 2.0 * 100.0),
         q((1.0 + level) / 2.0 * 100.0),
@@ -853,8 +970,30 @@ mod tests {
         assert_eq!(fit.accuracy.0, fit.accuracy.1);
         // The derivative is zero there: a nudge either way costs NLL.
         let beta = 1.0 / fit.temperature;
-        let f = |b: f64| nll_beta(z.view(), &labels, b).0;
+        let f = |b: f64| nll_beta(z.as_slice().unwrap(), 4, &labels, b).0;
         assert!(f(beta * 1.01) > f(beta) && f(beta * 0.99) > f(beta));
+    }
+
+    #[test]
+    fn confidences_outside_zero_one_are_refused_with_their_index() {
+        for n in [10, 200_000] {
+            for bad in [1.5, -0.25, f64::NAN] {
+                let mut c: Vec<f64> = (0..n).map(|i| (i % 97) as f64 / 96.0).collect();
+                let o = vec![1.0; n];
+                c[n - 3] = bad;
+                for b in [
+                    Binning::equal_width(15, EdgeRule::LeftClosedExtraBin),
+                    Binning {
+                        bins: 10,
+                        spacing: Spacing::EqualMass,
+                        edge: EdgeRule::RightClosed,
+                    },
+                ] {
+                    let e = reliability(&c, &o, &b).unwrap_err().to_string();
+                    assert!(e.contains(&format!("prediction {}", n - 3)), "{e}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@
 pub mod calibration;
 pub mod classification;
 pub mod detection;
+mod exp;
+mod nearest;
 pub mod segmentation;
 
 /// What can go wrong computing a metric.

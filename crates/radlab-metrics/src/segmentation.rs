@@ -2,7 +2,7 @@
 //! `(z, y, x)` in mm: overlap (Dice, IoU, sensitivity, precision) with the
 //! empty-mask convention made explicit, and surface distances (Hausdorff,
 //! its 95th percentile, average symmetric surface distance, surface Dice)
-//! in mm, exact: nearest surface points from a k-d tree (kiddo), with an
+//! in mm, exact: nearest surface points from a tree of boxes, with an
 //! exact Euclidean distance transform ([`distance_to`]) for whole volumes.
 
 use ndarray::{Array3, ArrayView3, Axis, Zip};
@@ -234,72 +234,71 @@ pub fn surface(mask: ArrayView3<'_, bool>) -> Array3<bool> {
 /// ```
 pub fn surface_points(mask: ArrayView3<'_, bool>) -> Vec<[u32; 3]> {
     let (nz, ny, nx) = mask.dim();
-    let contiguous_rows = nx <= 1 || mask.strides()[2] == 1;
+    // Rows are read as slices; any other layout is copied once.
+    let mask = mask.as_standard_layout();
     let planes: Vec<Vec<[u32; 3]>> = (0..nz)
         .into_par_iter()
-        .map(|z| {
+        .map_init(Vec::new, |scratch: &mut Vec<bool>, z| {
             let mut out = Vec::new();
-            let row = |zz: usize, yy: usize| mask.slice(ndarray::s![zz, yy, ..]);
+            let row = |zz: usize, yy: usize| {
+                mask.slice(ndarray::s![zz, yy, ..])
+                    .to_slice()
+                    .expect("standard layout has contiguous rows")
+            };
             for y in 0..ny {
                 let here = row(z, y);
-                if contiguous_rows {
-                    let c = here.as_slice().unwrap_or(&[]);
-                    let empty: &[bool] = &[];
-                    let up = if y > 0 { row(z, y - 1) } else { here };
-                    let down = if y + 1 < ny { row(z, y + 1) } else { here };
-                    let front = if z > 0 { row(z - 1, y) } else { here };
-                    let back = if z + 1 < nz { row(z + 1, y) } else { here };
-                    let (u, d, f, b) = (
-                        up.as_slice().unwrap_or(empty),
-                        down.as_slice().unwrap_or(empty),
-                        front.as_slice().unwrap_or(empty),
-                        back.as_slice().unwrap_or(empty),
-                    );
-                    let edge_plane = y == 0 || y + 1 == ny || z == 0 || z + 1 == nz;
-                    for x in 0..nx {
-                        if !c[x] {
-                            continue;
-                        }
-                        let interior = !edge_plane
-                            && x > 0
-                            && x + 1 < nx
-                            && c[x - 1]
-                            && c[x + 1]
-                            && u[x]
-                            && d[x]
-                            && f[x]
-                            && b[x];
-                        if !interior {
-                            out.push([z as u32, y as u32, x as u32]);
-                        }
-                    }
-                } else {
-                    for x in 0..nx {
-                        if !mask[[z, y, x]] {
-                            continue;
-                        }
-                        let interior = z > 0
-                            && y > 0
-                            && x > 0
-                            && z + 1 < nz
-                            && y + 1 < ny
-                            && x + 1 < nx
-                            && mask[[z - 1, y, x]]
-                            && mask[[z + 1, y, x]]
-                            && mask[[z, y - 1, x]]
-                            && mask[[z, y + 1, x]]
-                            && mask[[z, y, x - 1]]
-                            && mask[[z, y, x + 1]];
-                        if !interior {
-                            out.push([z as u32, y as u32, x as u32]);
-                        }
-                    }
+                if !any_true(here) {
+                    continue;
                 }
+                let (z, y) = (z as u32, y as u32);
+                let edge = y == 0 || y as usize + 1 == ny || z == 0 || z as usize + 1 == nz;
+                if edge || nx < 3 {
+                    // Every voxel of an edge row touches the outside.
+                    push_true(&mut out, z, y, here);
+                    continue;
+                }
+                let (zz, yy) = (z as usize, y as usize);
+                let (u, d, f, b) = (
+                    row(zz, yy - 1),
+                    row(zz, yy + 1),
+                    row(zz - 1, yy),
+                    row(zz + 1, yy),
+                );
+                scratch.clear();
+                scratch.resize(nx, false);
+                scratch[0] = here[0];
+                scratch[nx - 1] = here[nx - 1];
+                // Written without branches so that it vectorises.
+                for x in 1..nx - 1 {
+                    let interior = here[x - 1] & here[x + 1] & u[x] & d[x] & f[x] & b[x];
+                    scratch[x] = here[x] & !interior;
+                }
+                push_true(&mut out, z, y, scratch);
             }
             out
         })
         .collect();
     planes.concat()
+}
+
+/// Whether a row holds any `true`, in chunks that vectorise.
+fn any_true(row: &[bool]) -> bool {
+    row.chunks(64)
+        .any(|c| c.iter().fold(false, |acc, &v| acc | v))
+}
+
+/// Appends `[z, y, x]` for every `true` of `row`, skipping empty chunks.
+fn push_true(out: &mut Vec<[u32; 3]>, z: u32, y: u32, row: &[bool]) {
+    for (i, chunk) in row.chunks(32).enumerate() {
+        if !chunk.iter().fold(false, |acc, &v| acc | v) {
+            continue;
+        }
+        for (j, &v) in chunk.iter().enumerate() {
+            if v {
+                out.push([z, y, (i * 32 + j) as u32]);
+            }
+        }
+    }
 }
 
 /// Squared distance transform along one line (Felzenszwalb & Huttenlocher,
@@ -478,41 +477,35 @@ pub fn directed_surface_distances(
 /// Distances in mm from every point of `from` (`[z, y, x]` indices) to the
 /// nearest point of `to`, in `from`'s order.
 ///
-/// Only surface points matter, so this searches a k-d tree (kiddo) of the
-/// target points in mm rather than transforming the whole box; each
-/// distance is then recomputed from the integer index differences, exactly
-/// as the distance transform sums them. Empty target: infinity for every
-/// source point.
+/// Only surface points matter, so this searches a tree of the target points
+/// (see [`crate::nearest`]) rather than transforming the whole box; the
+/// distances are exact, computed from integer index differences. Empty
+/// target: infinity for every source point.
 fn distances_between_points(
     from: &[[u32; 3]],
     to: &[[u32; 3]],
     spacing: [f64; 3],
 ) -> Result<Vec<f64>, MetricError> {
-    use kiddo::SquaredEuclidean;
-    use kiddo::immutable::float::kdtree::ImmutableKdTree;
     check_spacing(spacing)?;
     if to.is_empty() {
         return Ok(vec![f64::INFINITY; from.len()]);
     }
-    let mm = |p: &[u32; 3]| {
-        [
-            f64::from(p[0]) * spacing[0],
-            f64::from(p[1]) * spacing[1],
-            f64::from(p[2]) * spacing[2],
-        ]
-    };
-    let coords: Vec<[f64; 3]> = to.iter().map(mm).collect();
-    let tree: ImmutableKdTree<f64, u32, 3, 32> = ImmutableKdTree::new_from_slice(&coords);
-    Ok(from
-        .par_iter()
-        .map(|p| {
-            let nn = tree.nearest_one::<SquaredEuclidean>(&mm(p));
-            let q = to[nn.item as usize];
-            let d = |a: usize| (f64::from(p[a]) - f64::from(q[a])) * spacing[a];
-            let (dz, dy, dx) = (d(0), d(1), d(2));
-            (dx * dx + dy * dy + dz * dz).sqrt()
-        })
-        .collect())
+    Ok(crate::nearest::LatticeTree::new(to, spacing).distances(from))
+}
+
+/// [`percentile`] of values already sorted ascending (no copy).
+///
+/// ```
+/// assert_eq!(radlab_metrics::segmentation::percentile_sorted(&[1.0, 2.0, 3.0, 4.0], 25.0), 1.75);
+/// ```
+pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q / 100.0 * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 /// `numpy.percentile` with its default linear interpolation.
@@ -525,11 +518,21 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
         return f64::NAN;
     }
     let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
     let pos = q / 100.0 * (v.len() - 1) as f64;
     let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    // Only the two order statistics around `pos` are needed: a selection,
+    // not a sort.
+    let (_, &mut below, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let next = if pos > lo as f64 {
+        above
+            .iter()
+            .copied()
+            .min_by(f64::total_cmp)
+            .unwrap_or(below)
+    } else {
+        below
+    };
+    below + (next - below) * (pos - lo as f64)
 }
 
 /// Surface-distance metrics of a prediction against a reference, in mm.
@@ -561,9 +564,13 @@ pub fn surface_metrics(
 ) -> Result<SurfaceMetrics, MetricError> {
     same_shape(pred.shape(), reference.shape())?;
     check_spacing(spacing)?;
-    let (sp, sr) = (surface_points(pred), surface_points(reference));
-    let a = distances_between_points(&sp, &sr, spacing)?;
-    let b = distances_between_points(&sr, &sp, spacing)?;
+    let (sp, sr) = rayon::join(|| surface_points(pred), || surface_points(reference));
+    // The two directions (each a tree build, then queries) run side by side.
+    let (a, b) = rayon::join(
+        || distances_between_points(&sp, &sr, spacing),
+        || distances_between_points(&sr, &sp, spacing),
+    );
+    let (a, b) = (a?, b?);
     if a.is_empty() && b.is_empty() {
         return Ok(SurfaceMetrics {
             hausdorff: f64::NAN,
@@ -752,7 +759,37 @@ mod tests {
         })
     }
 
+    /// Long rows (several of the chunks `surface_points` skips by), dense.
+    fn long_row_strategy() -> impl Strategy<Value = Array3<bool>> {
+        (1usize..5, 1usize..5, 1usize..140).prop_flat_map(|(z, y, x)| {
+            proptest::collection::vec(proptest::bool::weighted(0.8), z * y * x)
+                .prop_map(move |v| Array3::from_shape_vec((z, y, x), v).unwrap())
+        })
+    }
+
     proptest! {
+        #[test]
+        fn percentile_matches_the_sorted_definition(
+            v in proptest::collection::vec(-50.0f64..50.0, 1..60), q in 0.0f64..=100.0) {
+            let mut s = v.clone();
+            s.sort_by(f64::total_cmp);
+            let pos = q / 100.0 * (s.len() - 1) as f64;
+            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+            let want = s[lo] + (s[hi] - s[lo]) * (pos - lo as f64);
+            prop_assert_eq!(percentile(&v, q), want);
+            prop_assert_eq!(percentile_sorted(&s, q), want);
+        }
+
+        #[test]
+        fn surface_points_of_long_rows(m in long_row_strategy()) {
+            let want: Vec<[u32; 3]> = surface(m.view())
+                .indexed_iter()
+                .filter(|(_, v)| **v)
+                .map(|((z, y, x), _)| [z as u32, y as u32, x as u32])
+                .collect();
+            prop_assert_eq!(surface_points(m.view()), want);
+        }
+
         #[test]
         fn surface_points_are_the_surface(m in mask_strategy()) {
             let want: Vec<[u32; 3]> = surface(m.view())
@@ -761,7 +798,7 @@ mod tests {
                 .map(|((z, y, x), _)| [z as u32, y as u32, x as u32])
                 .collect();
             prop_assert_eq!(surface_points(m.view()), want);
-            // A view whose rows are not contiguous takes the other path.
+            // A view whose rows are not contiguous is copied first.
             let t = m.view().reversed_axes();
             let want_t: Vec<[u32; 3]> = surface(t)
                 .indexed_iter()
@@ -794,7 +831,7 @@ mod tests {
             for (g, w) in got.iter().zip(&want) {
                 prop_assert!((g.is_infinite() && w.is_infinite()) || (g - w).abs() < 1e-9, "{g} vs {w}");
             }
-            // The k-d tree and the exact distance transform agree.
+            // The tree search and the exact distance transform agree.
             let edt = distance_to(sb.view(), s).unwrap();
             let via_edt: Vec<f64> = sa.iter().zip(edt.iter()).filter(|(m, _)| **m).map(|(_, &d)| d).collect();
             for (g, e) in got.iter().zip(&via_edt) {
