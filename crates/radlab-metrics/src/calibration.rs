@@ -140,25 +140,57 @@ pub fn edges(conf: &[f64], binning: &Binning) -> Vec<f64> {
     }
 }
 
-/// [`bin_of`] for numpy-linspace edges: a first guess from `p * n`,
-/// corrected against the actual edges (the same answer, without a search).
-fn bin_of_equal_width(p: f64, edges: &[f64], rule: EdgeRule) -> usize {
-    let n = edges.len() - 1;
-    if rule == EdgeRule::LeftClosedExtraBin && p >= edges[n] {
-        return n;
+/// [`bin_of`] for numpy-linspace edges, without a search or a branch: a
+/// first guess `floor(p n)`, then one step down or up where rounding put
+/// `p` on the other side of an edge, read from per-bin copies of the edges
+/// (with infinities at the ends so that no bounds need testing). Branches
+/// here would be mispredicted for every value in the last bin.
+struct EqualWidthLookup {
+    /// Lower edge of each bin (`-inf` for the first).
+    lo: Vec<f64>,
+    /// Upper edge of each bin (`+inf` for the last).
+    hi: Vec<f64>,
+    /// The last edge (1).
+    top: f64,
+    rule: EdgeRule,
+}
+
+impl EqualWidthLookup {
+    fn new(edges: &[f64], rule: EdgeRule) -> Self {
+        let n = edges.len() - 1;
+        EqualWidthLookup {
+            lo: (0..n)
+                .map(|k| if k == 0 { f64::NEG_INFINITY } else { edges[k] })
+                .collect(),
+            hi: (0..n)
+                .map(|k| {
+                    if k + 1 == n {
+                        f64::INFINITY
+                    } else {
+                        edges[k + 1]
+                    }
+                })
+                .collect(),
+            top: edges[n],
+            rule,
+        }
     }
-    // Number of inner edges <= p: floor(p n), then at most one step either
-    // way where rounding put p on the other side of an edge.
-    let mut k = ((p * n as f64) as usize).min(n - 1);
-    if k > 0 && p < edges[k] {
-        k -= 1;
-    } else if k + 1 < n && p >= edges[k + 1] {
-        k += 1;
+
+    /// The bin of `p` (any value, NaN included, gives some bin in range).
+    #[inline(always)]
+    fn bin(&self, p: f64) -> usize {
+        let n = self.lo.len();
+        let nf = n as f64;
+        let guess = ((p * nf).min(nf - 1.0).max(0.0) as usize).min(n - 1);
+        let mut k = guess + usize::from(p >= self.hi[guess]) - usize::from(p < self.lo[guess]);
+        if self.rule == EdgeRule::RightClosed {
+            k -= usize::from(p == self.lo[k]);
+        }
+        if self.rule == EdgeRule::LeftClosedExtraBin && p >= self.top {
+            k = n;
+        }
+        k
     }
-    if rule == EdgeRule::RightClosed && k > 0 && p == edges[k] {
-        k -= 1;
-    }
-    k
 }
 
 /// The bin of `p` among `edges` under `rule` (`edges.len() - 1` for the
@@ -229,6 +261,7 @@ pub fn reliability(
     // Sums per bin over a run of predictions, in order, and whether every
     // confidence was in [0, 1] (checked in the same pass; a value outside
     // only lands in a wrong bin, and the sums are then thrown away).
+    let lookup = EqualWidthLookup::new(&e, binning.edge);
     let accumulate = |c: &[f64], o: &[f64]| {
         // One record per bin keeps a bin's three sums on one cache line.
         let mut acc = vec![(0usize, 0.0f64, 0.0f64); slots];
@@ -236,7 +269,7 @@ pub fn reliability(
         for (&p, &o) in c.iter().zip(o) {
             valid &= (0.0..=1.0).contains(&p);
             let k = if equal_width {
-                bin_of_equal_width(p, &e, binning.edge)
+                lookup.bin(p)
             } else {
                 bin_of(p, &e, binning.edge)
             };
@@ -898,7 +931,7 @@ mod tests {
             let p = if grid { ((p * n as f64).round() / n as f64).min(1.0) } else { p };
             let e = edges(&[], &Binning::equal_width(n, EdgeRule::LeftClosed));
             for rule in [EdgeRule::RightClosed, EdgeRule::LeftClosed, EdgeRule::LeftClosedExtraBin] {
-                proptest::prop_assert_eq!(bin_of_equal_width(p, &e, rule), bin_of(p, &e, rule), "p {} n {} {:?}", p, n, rule);
+                proptest::prop_assert_eq!(EqualWidthLookup::new(&e, rule).bin(p), bin_of(p, &e, rule), "p {} n {} {:?}", p, n, rule);
             }
         }
     }
