@@ -152,11 +152,10 @@ struct EqualWidthLookup {
     hi: Vec<f64>,
     /// The last edge (1).
     top: f64,
-    rule: EdgeRule,
 }
 
 impl EqualWidthLookup {
-    fn new(edges: &[f64], rule: EdgeRule) -> Self {
+    fn new(edges: &[f64]) -> Self {
         let n = edges.len() - 1;
         EqualWidthLookup {
             lo: (0..n)
@@ -172,25 +171,64 @@ impl EqualWidthLookup {
                 })
                 .collect(),
             top: edges[n],
-            rule,
         }
     }
 
     /// The bin of `p` (any value, NaN included, gives some bin in range).
+    #[cfg(test)]
+    fn bin(&self, p: f64, rule: EdgeRule) -> usize {
+        match rule {
+            EdgeRule::RightClosed => self.bin_with::<RIGHT_CLOSED>(p),
+            EdgeRule::LeftClosed => self.bin_with::<LEFT_CLOSED>(p),
+            EdgeRule::LeftClosedExtraBin => self.bin_with::<EXTRA_BIN>(p),
+        }
+    }
+
+    /// [`Self::bin`] with the rule fixed at compile time (the hot loop of
+    /// [`reliability`] is compiled once per rule).
     #[inline(always)]
-    fn bin(&self, p: f64) -> usize {
+    fn bin_with<const RULE: u8>(&self, p: f64) -> usize {
         let n = self.lo.len();
         let nf = n as f64;
         let guess = ((p * nf).min(nf - 1.0).max(0.0) as usize).min(n - 1);
         let mut k = guess + usize::from(p >= self.hi[guess]) - usize::from(p < self.lo[guess]);
-        if self.rule == EdgeRule::RightClosed {
+        if RULE == RIGHT_CLOSED {
             k -= usize::from(p == self.lo[k]);
         }
-        if self.rule == EdgeRule::LeftClosedExtraBin && p >= self.top {
+        if RULE == EXTRA_BIN && p >= self.top {
             k = n;
         }
         k
     }
+}
+
+/// [`EdgeRule`] as a const parameter of [`EqualWidthLookup::bin_with`].
+const RIGHT_CLOSED: u8 = 0;
+const LEFT_CLOSED: u8 = 1;
+const EXTRA_BIN: u8 = 2;
+
+/// Per-bin sums `(count, sum of confidences, sum of outcomes)` over a run
+/// of predictions, in order, and whether every confidence was in [0, 1]
+/// (checked in the same pass: a value outside only lands in some wrong
+/// bin, and the sums are then thrown away).
+#[inline(always)]
+fn bin_sums(
+    conf: &[f64],
+    outcome: &[f64],
+    slots: usize,
+    bin: impl Fn(f64) -> usize,
+) -> (Vec<(usize, f64, f64)>, bool) {
+    // One record per bin keeps a bin's three sums on one cache line.
+    let mut acc = vec![(0usize, 0.0f64, 0.0f64); slots];
+    let mut valid = true;
+    for (&p, &o) in conf.iter().zip(outcome) {
+        valid &= (0.0..=1.0).contains(&p);
+        let a = &mut acc[bin(p)];
+        a.0 += 1;
+        a.1 += p;
+        a.2 += o;
+    }
+    (acc, valid)
 }
 
 /// The bin of `p` among `edges` under `rule` (`edges.len() - 1` for the
@@ -258,27 +296,16 @@ pub fn reliability(
     let e = edges(conf, binning);
     let slots = binning.bins + usize::from(binning.edge == EdgeRule::LeftClosedExtraBin);
     let equal_width = binning.spacing == Spacing::EqualWidth;
-    // Sums per bin over a run of predictions, in order, and whether every
-    // confidence was in [0, 1] (checked in the same pass; a value outside
-    // only lands in a wrong bin, and the sums are then thrown away).
-    let lookup = EqualWidthLookup::new(&e, binning.edge);
-    let accumulate = |c: &[f64], o: &[f64]| {
-        // One record per bin keeps a bin's three sums on one cache line.
-        let mut acc = vec![(0usize, 0.0f64, 0.0f64); slots];
-        let mut valid = true;
-        for (&p, &o) in c.iter().zip(o) {
-            valid &= (0.0..=1.0).contains(&p);
-            let k = if equal_width {
-                lookup.bin(p)
-            } else {
-                bin_of(p, &e, binning.edge)
-            };
-            let a = &mut acc[k];
-            a.0 += 1;
-            a.1 += p;
-            a.2 += o;
+    let lookup = EqualWidthLookup::new(&e);
+    let accumulate = |c: &[f64], o: &[f64]| match (equal_width, binning.edge) {
+        (true, EdgeRule::RightClosed) => {
+            bin_sums(c, o, slots, |p| lookup.bin_with::<RIGHT_CLOSED>(p))
         }
-        (acc, valid)
+        (true, EdgeRule::LeftClosed) => bin_sums(c, o, slots, |p| lookup.bin_with::<LEFT_CLOSED>(p)),
+        (true, EdgeRule::LeftClosedExtraBin) => {
+            bin_sums(c, o, slots, |p| lookup.bin_with::<EXTRA_BIN>(p))
+        }
+        (false, rule) => bin_sums(c, o, slots, |p| bin_of(p, &e, rule)),
     };
     // Small inputs in one sequential pass (the summation order of numpy's
     // bincount); large ones in fixed chunks on every core, added in order.
@@ -931,7 +958,7 @@ mod tests {
             let p = if grid { ((p * n as f64).round() / n as f64).min(1.0) } else { p };
             let e = edges(&[], &Binning::equal_width(n, EdgeRule::LeftClosed));
             for rule in [EdgeRule::RightClosed, EdgeRule::LeftClosed, EdgeRule::LeftClosedExtraBin] {
-                proptest::prop_assert_eq!(EqualWidthLookup::new(&e, rule).bin(p), bin_of(p, &e, rule), "p {} n {} {:?}", p, n, rule);
+                proptest::prop_assert_eq!(EqualWidthLookup::new(&e).bin(p, rule), bin_of(p, &e, rule), "p {} n {} {:?}", p, n, rule);
             }
         }
     }
