@@ -301,7 +301,9 @@ pub fn reliability(
         (true, EdgeRule::RightClosed) => {
             bin_sums(c, o, slots, |p| lookup.bin_with::<RIGHT_CLOSED>(p))
         }
-        (true, EdgeRule::LeftClosed) => bin_sums(c, o, slots, |p| lookup.bin_with::<LEFT_CLOSED>(p)),
+        (true, EdgeRule::LeftClosed) => {
+            bin_sums(c, o, slots, |p| lookup.bin_with::<LEFT_CLOSED>(p))
+        }
         (true, EdgeRule::LeftClosedExtraBin) => {
             bin_sums(c, o, slots, |p| lookup.bin_with::<EXTRA_BIN>(p))
         }
