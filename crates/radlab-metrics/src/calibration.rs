@@ -273,6 +273,23 @@ fn out_of_range(conf: &[f64]) -> Result<(), MetricError> {
     Ok(())
 }
 
+/// One label per row, each one of the `k` classes.
+fn check_labels(rows: usize, k: usize, labels: &[usize]) -> Result<(), MetricError> {
+    if rows != labels.len() {
+        return Err(MetricError::LengthMismatch {
+            scores: rows,
+            labels: labels.len(),
+        });
+    }
+    if let Some(i) = labels.iter().position(|&l| l >= k) {
+        return Err(MetricError::Undefined(format!(
+            "label {} of row {i} is not one of {k} classes",
+            labels[i]
+        )));
+    }
+    Ok(())
+}
+
 /// Reliability-diagram data: per bin, count, mean confidence and accuracy.
 /// `outcome[i]` is 1.0 when prediction `i` came true, else 0.0. With
 /// [`EdgeRule::LeftClosedExtraBin`] there is one more bin, `[1, 1]`.
@@ -392,18 +409,7 @@ pub fn confidence_sets(
     target: Target,
 ) -> Result<Vec<ConfidenceSet>, MetricError> {
     let (n, k) = probs.dim();
-    if n != labels.len() {
-        return Err(MetricError::LengthMismatch {
-            scores: n,
-            labels: labels.len(),
-        });
-    }
-    if let Some(i) = labels.iter().position(|&l| l >= k) {
-        return Err(MetricError::Undefined(format!(
-            "label {} of row {i} is not one of {k} classes",
-            labels[i]
-        )));
-    }
+    check_labels(n, k, labels)?;
     Ok(match target {
         Target::TopLabel => {
             let (mut c, mut o) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -702,18 +708,7 @@ pub fn fit_temperature(
     labels: &[usize],
 ) -> Result<TemperatureFit, MetricError> {
     let (n, k) = logits.dim();
-    if n != labels.len() {
-        return Err(MetricError::LengthMismatch {
-            scores: n,
-            labels: labels.len(),
-        });
-    }
-    if let Some(i) = labels.iter().position(|&l| l >= k) {
-        return Err(MetricError::Undefined(format!(
-            "label {} of row {i} is not one of {k} classes",
-            labels[i]
-        )));
-    }
+    check_labels(n, k, labels)?;
     if labels.is_empty() {
         return Err(MetricError::Undefined("no predictions".into()));
     }

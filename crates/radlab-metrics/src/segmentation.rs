@@ -759,6 +759,15 @@ mod tests {
         })
     }
 
+    /// The voxels of [`surface`] listed in z, y, x order.
+    fn surface_list(m: ArrayView3<'_, bool>) -> Vec<[u32; 3]> {
+        surface(m)
+            .indexed_iter()
+            .filter(|(_, v)| **v)
+            .map(|((z, y, x), _)| [z as u32, y as u32, x as u32])
+            .collect()
+    }
+
     /// Long rows (several of the chunks `surface_points` skips by), dense.
     fn long_row_strategy() -> impl Strategy<Value = Array3<bool>> {
         (1usize..5, 1usize..5, 1usize..140).prop_flat_map(|(z, y, x)| {
@@ -782,30 +791,15 @@ mod tests {
 
         #[test]
         fn surface_points_of_long_rows(m in long_row_strategy()) {
-            let want: Vec<[u32; 3]> = surface(m.view())
-                .indexed_iter()
-                .filter(|(_, v)| **v)
-                .map(|((z, y, x), _)| [z as u32, y as u32, x as u32])
-                .collect();
-            prop_assert_eq!(surface_points(m.view()), want);
+            prop_assert_eq!(surface_points(m.view()), surface_list(m.view()));
         }
 
         #[test]
         fn surface_points_are_the_surface(m in mask_strategy()) {
-            let want: Vec<[u32; 3]> = surface(m.view())
-                .indexed_iter()
-                .filter(|(_, v)| **v)
-                .map(|((z, y, x), _)| [z as u32, y as u32, x as u32])
-                .collect();
-            prop_assert_eq!(surface_points(m.view()), want);
+            prop_assert_eq!(surface_points(m.view()), surface_list(m.view()));
             // A view whose rows are not contiguous is copied first.
             let t = m.view().reversed_axes();
-            let want_t: Vec<[u32; 3]> = surface(t)
-                .indexed_iter()
-                .filter(|(_, v)| **v)
-                .map(|((z, y, x), _)| [z as u32, y as u32, x as u32])
-                .collect();
-            prop_assert_eq!(surface_points(t), want_t);
+            prop_assert_eq!(surface_points(t), surface_list(t));
         }
 
         #[test]
