@@ -191,9 +191,12 @@ impl EqualWidthLookup {
         let n = self.lo.len();
         let nf = n as f64;
         let guess = ((p * nf).min(nf - 1.0).max(0.0) as usize).min(n - 1);
-        let mut k = guess + usize::from(p >= self.hi[guess]) - usize::from(p < self.lo[guess]);
+        // (+inf is the one value that steps past the last bin.)
+        let mut k =
+            (guess + usize::from(p >= self.hi[guess]) - usize::from(p < self.lo[guess])).min(n - 1);
         if RULE == RIGHT_CLOSED {
-            k -= usize::from(p == self.lo[k]);
+            // (Saturating: -inf equals the first bin's lower edge.)
+            k = k.saturating_sub(usize::from(p == self.lo[k]));
         }
         if RULE == EXTRA_BIN && p >= self.top {
             k = n;
@@ -955,7 +958,13 @@ mod tests {
             let p = if grid { ((p * n as f64).round() / n as f64).min(1.0) } else { p };
             let e = edges(&[], &Binning::equal_width(n, EdgeRule::LeftClosed));
             for rule in [EdgeRule::RightClosed, EdgeRule::LeftClosed, EdgeRule::LeftClosedExtraBin] {
-                proptest::prop_assert_eq!(EqualWidthLookup::new(&e).bin(p, rule), bin_of(p, &e, rule), "p {} n {} {:?}", p, n, rule);
+                let lookup = EqualWidthLookup::new(&e);
+                proptest::prop_assert_eq!(lookup.bin(p, rule), bin_of(p, &e, rule), "p {} n {} {:?}", p, n, rule);
+                // Values outside [0, 1] (refused later) still land in a bin.
+                for q in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1.0 + p, -p] {
+                    let slots = n + usize::from(rule == EdgeRule::LeftClosedExtraBin);
+                    proptest::prop_assert!(lookup.bin(q, rule) < slots);
+                }
             }
         }
     }
@@ -1034,7 +1043,7 @@ mod tests {
     #[test]
     fn confidences_outside_zero_one_are_refused_with_their_index() {
         for n in [10, 200_000] {
-            for bad in [1.5, -0.25, f64::NAN] {
+            for bad in [1.5, -0.25, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
                 let mut c: Vec<f64> = (0..n).map(|i| (i % 97) as f64 / 96.0).collect();
                 let o = vec![1.0; n];
                 c[n - 3] = bad;

@@ -502,13 +502,14 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
-    let pos = q / 100.0 * (sorted.len() - 1) as f64;
+    let pos = q.clamp(0.0, 100.0) / 100.0 * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-/// `numpy.percentile` with its default linear interpolation.
+/// `numpy.percentile` with its default linear interpolation (`q` in
+/// percent; values outside [0, 100] are taken as the nearest end).
 ///
 /// ```
 /// assert_eq!(radlab_metrics::segmentation::percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), 2.5);
@@ -518,7 +519,7 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
         return f64::NAN;
     }
     let mut v = values.to_vec();
-    let pos = q / 100.0 * (v.len() - 1) as f64;
+    let pos = q.clamp(0.0, 100.0) / 100.0 * (v.len() - 1) as f64;
     let lo = pos.floor() as usize;
     // Only the two order statistics around `pos` are needed: a selection,
     // not a sort.
