@@ -226,7 +226,7 @@ pub fn cards(entry: &LabEntry) -> Vec<(String, Vec<String>)> {
                 ],
                 ("lab-dicom", _) => vec![
                     "A DICOM study is files plus metadata: patient, study, series, geometry; slices ordered by position along the normal, not by InstanceNumber.".into(),
-                    format!("Evidence: the sample series {} ({}).", n("/shape", 0), n("/modality", 0)),
+                    format!("Evidence: the sample series, shape [z, y, x] {}, modality {}.", n("/shape", 0), n("/modality", 0)),
                 ],
                 _ => vec!["Point at this lab's numbers above and say which convention each uses.".into()],
             };
