@@ -728,9 +728,6 @@ pub fn fit_temperature(
             "these look like probabilities (rows in [0, 1] summing to 1): temperature scaling needs logits".into(),
         ));
     }
-    // Newton steps on beta = 1/T from beta = 1, kept inside the bracket
-    // [lo, hi] where the derivative changes sign (bisection when a step
-    // leaves it, doubling while no upper end is known).
     let separable = logits
         .outer_iter()
         .zip(labels)
@@ -765,6 +762,9 @@ pub fn fit_temperature(
     } else {
         None
     };
+    // Newton on beta = 1/T (see `newton_from`): from the subset's guess,
+    // inside the bracket that the derivative at T = 1 already gives, or
+    // from T = 1 itself.
     let (beta, after, iterations) = match guess {
         Some(b) if b != 1.0 => {
             let (lo, hi) = if at_one.1 > 0.0 {
