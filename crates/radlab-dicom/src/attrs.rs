@@ -1,6 +1,7 @@
 //! Small typed accessors for attributes, including the functional groups of
 //! enhanced multi-frame objects.
 
+use dicom_core::header::HasLength;
 use dicom_core::value::Value;
 use dicom_core::{Tag, VR};
 use dicom_object::{InMemDicomObject, mem::InMemElement};
@@ -140,4 +141,98 @@ pub fn functional<T>(
         }
     }
     get(obj)
+}
+
+/// The raw text of an element for error messages (at most 64 characters).
+pub fn raw_text(e: &InMemElement) -> String {
+    let t = match un_text(e) {
+        Some(t) => t,
+        None => match e.to_str() {
+            Ok(s) => s.to_string(),
+            Err(_) => format!("{:?}", e.value()),
+        },
+    };
+    let t = t.trim_matches(|c: char| c == ' ' || c == '\0');
+    if t.chars().count() > 64 {
+        format!("{}...", t.chars().take(64).collect::<String>())
+    } else {
+        t.to_string()
+    }
+}
+
+/// Numeric values of an attribute, checked: `Ok(None)` when absent or
+/// empty, `Err(raw text)` when present but not all finite numbers.
+pub fn numbers(obj: &InMemDicomObject, tag: Tag) -> Result<Option<Vec<f64>>, String> {
+    let Some(e) = obj.get(tag) else {
+        return Ok(None);
+    };
+    if e.is_empty() {
+        return Ok(None);
+    }
+    let parsed = match un_text(e) {
+        Some(t) if t.trim().is_empty() => return Ok(None),
+        Some(t) => t
+            .split('\\')
+            .map(|v| v.trim().parse::<f64>())
+            .collect::<Result<Vec<_>, _>>()
+            .ok(),
+        None => e.to_multi_float64().ok(),
+    };
+    match parsed {
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.iter().all(|x| x.is_finite()) => Ok(Some(v)),
+        _ => Err(raw_text(e)),
+    }
+}
+
+/// An integer attribute, checked: `Ok(None)` when absent or empty,
+/// `Err(raw text)` when present but not a whole number.
+pub fn integer(obj: &InMemDicomObject, tag: Tag) -> Result<Option<i64>, String> {
+    let Some(e) = obj.get(tag) else {
+        return Ok(None);
+    };
+    if e.is_empty() {
+        return Ok(None);
+    }
+    if un_text(e).is_none() {
+        if let Ok(v) = e.to_int::<i64>() {
+            return Ok(Some(v));
+        }
+    }
+    match numbers(obj, tag) {
+        Ok(Some(v)) if v[0].fract() == 0.0 && v[0].abs() < 9.0e15 => Ok(Some(v[0] as i64)),
+        Ok(None) => Ok(None),
+        _ => Err(raw_text(e)),
+    }
+}
+
+/// The object that holds `tag` for one frame, looked up as [`functional`]
+/// does: the per-frame item of `group_seq`, then the shared item, then the
+/// top level. `None` when no level has the attribute.
+pub fn functional_holder<'a>(
+    obj: &'a InMemDicomObject,
+    frame: usize,
+    group_seq: Tag,
+    tag: Tag,
+) -> Option<&'a InMemDicomObject> {
+    use dicom_dictionary_std::tags;
+    let has = |o: &InMemDicomObject| o.get(tag).is_some_and(|e| !e.is_empty());
+    let per_frame = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
+    if let Some(inner) = per_frame
+        .get(frame)
+        .and_then(|f| items(f, group_seq).first())
+    {
+        if has(inner) {
+            return Some(inner);
+        }
+    }
+    if let Some(inner) = items(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE)
+        .first()
+        .and_then(|s| items(s, group_seq).first())
+    {
+        if has(inner) {
+            return Some(inner);
+        }
+    }
+    has(obj).then_some(obj)
 }

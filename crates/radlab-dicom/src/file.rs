@@ -3,10 +3,16 @@
 use std::io::Read;
 use std::path::Path;
 
-use dicom_dictionary_std::tags;
-use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_object::file::ReadPreamble;
+use dicom_object::meta::FileMetaTableBuilder;
+use dicom_object::{DefaultDicomObject, FileMetaTable, InMemDicomObject, OpenFileOptions};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::{DicomError, Result};
+use crate::prescan::{FileSource, Layout, Problem, prescan};
+
+const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 
 /// Render an error and its chain of causes on one line.
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
@@ -61,32 +67,150 @@ pub fn check_part10(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn open_with(path: &Path, options: OpenFileOptions) -> Result<DefaultDicomObject> {
-    check_part10(path)?;
-    options.open_file(path).map_err(|e| {
-        let reason = error_chain(&e);
-        if reason.contains("meta") || reason.contains("Meta") {
-            DicomError::NotDicom {
-                path: path.to_owned(),
-                reason,
+/// `DICM` and a file meta group length (0002,0000) of `len` bytes: the
+/// pre-scan measured the group, so a missing or wrong length in the file
+/// does not mislead dicom-object's meta parser.
+fn meta_prefix(len: usize) -> Vec<u8> {
+    let mut v = b"DICM".to_vec();
+    v.extend([0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+    v.extend((len as u32).to_le_bytes());
+    v
+}
+
+/// An opened object with what the pre-scan learnt about its file.
+#[derive(Debug)]
+pub struct Opened {
+    /// The object (without Pixel Data when opened header-only).
+    pub obj: DefaultDicomObject,
+    /// Framing, lengths, Pixel Data position, quirks read anyway.
+    pub layout: Layout,
+}
+
+fn malformed(path: &Path, reason: String) -> DicomError {
+    DicomError::Malformed {
+        path: path.to_owned(),
+        reason,
+    }
+}
+
+/// Walk `path` with [`crate::prescan`] and hand dicom-object only bytes
+/// that passed: lengths inside the file, nesting bounded, trailing bytes
+/// cut off. `header_only` stops before Pixel Data.
+fn open_checked(path: &Path, header_only: bool) -> Result<Opened> {
+    let io = |source| DicomError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
+    let budget = crate::limits::memory_budget();
+    let mut src = FileSource::new(file).map_err(io)?;
+    let layout = prescan(&mut src, &budget).map_err(|p| match p {
+        Problem::NotDicom(reason) => DicomError::NotDicom {
+            path: path.to_owned(),
+            reason,
+        },
+        Problem::Malformed(reason) => malformed(path, reason),
+    })?;
+    for q in &layout.quirks {
+        tracing::warn!(file = %path.display(), "{q}");
+    }
+    let end = match (header_only, layout.pixel_data) {
+        (true, Some(pd)) => pd.offset,
+        _ => layout.data_end,
+    };
+    let parse_error = |e: &dyn std::error::Error| malformed(path, error_chain(e));
+    let obj = if let Some(inflated) = &layout.inflated {
+        let meta_start = layout.meta_elements.unwrap_or(0);
+        let meta_len = (layout.dataset_start - meta_start) as usize;
+        let meta_bytes = src.read_range(meta_start, meta_len).map_err(io)?;
+        let meta = FileMetaTable::from_reader(
+            std::io::Cursor::new(meta_prefix(meta_len)).chain(&meta_bytes[..]),
+        )
+        .map_err(|e| parse_error(&e))?;
+        let ts = TransferSyntaxRegistry
+            .get(EXPLICIT_VR_LE)
+            .expect("explicit VR little endian is registered");
+        let end = (end as usize).min(inflated.len());
+        InMemDicomObject::read_dataset_with_ts(&inflated[..end], ts)
+            .map_err(|e| parse_error(&e))?
+            .with_exact_meta(meta)
+    } else {
+        let want = u128::from(end);
+        budget.check(want, 1).map_err(|_| {
+            malformed(
+                path,
+                format!(
+                    "the file is {}; {}",
+                    crate::limits::human_bytes(want),
+                    budget.describe()
+                ),
+            )
+        })?;
+        let bytes = src.read_range(0, end as usize).map_err(io)?;
+        match layout.meta_elements {
+            Some(m) => {
+                let rest = &bytes[(m as usize).min(bytes.len())..];
+                let meta_len = (layout.dataset_start - m) as usize;
+                OpenFileOptions::new()
+                    .read_preamble(ReadPreamble::Never)
+                    .from_reader(std::io::Cursor::new(meta_prefix(meta_len)).chain(rest))
+                    .map_err(|e| {
+                        let reason = error_chain(&e);
+                        if reason.contains("meta") || reason.contains("Meta") {
+                            DicomError::NotDicom {
+                                path: path.to_owned(),
+                                reason,
+                            }
+                        } else {
+                            malformed(path, reason)
+                        }
+                    })?
             }
-        } else {
-            DicomError::Malformed {
-                path: path.to_owned(),
-                reason,
+            None => {
+                let ts = TransferSyntaxRegistry
+                    .get(&layout.transfer_syntax)
+                    .expect("bare data sets are read in a registered transfer syntax");
+                InMemDicomObject::read_dataset_with_ts(&bytes[..], ts)
+                    .map_err(|e| DicomError::NotDicom {
+                        path: path.to_owned(),
+                        reason: format!("no DICM prefix, and as a bare data set: {}", error_chain(&e)),
+                    })?
+                    .with_meta(FileMetaTableBuilder::new().transfer_syntax(&layout.transfer_syntax))
+                    .map_err(|e| DicomError::NotDicom {
+                        path: path.to_owned(),
+                        reason: format!(
+                            "no DICM prefix, and the bare data set lacks what a meta group needs: {}",
+                            error_chain(&e)
+                        ),
+                    })?
             }
         }
-    })
+    };
+    Ok(Opened { obj, layout })
 }
 
 /// Open a file and read everything before Pixel Data (7FE0,0010).
 ///
 /// Fast: the pixel bytes are not read. Use it to scan folders and to read geometry.
 pub fn open_header(path: &Path) -> Result<DefaultDicomObject> {
-    open_with(path, OpenFileOptions::new().read_until(tags::PIXEL_DATA))
+    open_checked(path, true).map(|o| o.obj)
 }
 
 /// Open a whole file, pixel data included.
 pub fn open(path: &Path) -> Result<DefaultDicomObject> {
-    open_with(path, OpenFileOptions::new())
+    open_checked(path, false).map(|o| o.obj)
+}
+
+/// [`open_header`], with the pre-scan's findings (Pixel Data position and length, quirks).
+pub fn open_header_with_layout(path: &Path) -> Result<Opened> {
+    open_checked(path, true)
+}
+
+/// [`open`], with the pre-scan's findings.
+pub fn open_with_layout(path: &Path) -> Result<Opened> {
+    open_checked(path, false)
 }

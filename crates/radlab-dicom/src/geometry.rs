@@ -65,6 +65,17 @@ pub enum GeometryWarning {
         /// Where the spacing came from.
         spacing_from: String,
     },
+    /// No ImagePositionPatient on the first slice: the origin is assumed.
+    OriginAssumed,
+    /// A file was read with an assumption or a quirk (not geometry proper).
+    File {
+        /// The first file it applies to.
+        path: String,
+        /// In how many of the series' files.
+        count: usize,
+        /// What was assumed or ignored.
+        what: String,
+    },
 }
 
 impl std::fmt::Display for GeometryWarning {
@@ -103,6 +114,17 @@ impl std::fmt::Display for GeometryWarning {
             }
             GeometryWarning::SingleSlice { spacing_from } => {
                 write!(f, "single slice: z spacing from {spacing_from}")
+            }
+            GeometryWarning::OriginAssumed => write!(
+                f,
+                "no ImagePositionPatient: origin assumed (0, 0, 0) and positions are not patient coordinates"
+            ),
+            GeometryWarning::File { path, count, what } => {
+                if *count > 1 {
+                    write!(f, "{path} and {} more file(s): {what}", count - 1)
+                } else {
+                    write!(f, "{path}: {what}")
+                }
             }
         }
     }

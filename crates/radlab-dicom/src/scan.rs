@@ -62,8 +62,13 @@ impl SeriesInfo {
 pub struct ScanReport {
     /// Series, sorted by (study, series number, UID).
     pub series: Vec<SeriesInfo>,
-    /// Files that were not DICOM or could not be read, with the reason.
+    /// Files that are not DICOM (no signature, or not an object with a
+    /// series, such as a DICOMDIR), with the reason.
     pub skipped: Vec<(PathBuf, String)>,
+    /// Files that look like DICOM but cannot be read (truncated, bad
+    /// lengths, poisoned structure), with the reason. A folder with one is
+    /// refused by [`choose_series`]: a damaged slice is never left out silently.
+    pub damaged: Vec<(PathBuf, String)>,
 }
 
 struct Found {
@@ -77,18 +82,26 @@ struct Found {
     instance: InstanceInfo,
 }
 
-fn read_one(path: &Path) -> std::result::Result<Found, String> {
-    let obj = crate::file::open_header(path).map_err(|e| e.to_string())?;
+enum Failure {
+    Skipped(String),
+    Damaged(String),
+}
+
+fn read_one(path: &Path) -> std::result::Result<Found, Failure> {
+    let obj = crate::file::open_header(path).map_err(|e| match e {
+        DicomError::NotDicom { .. } | DicomError::Io { .. } => Failure::Skipped(e.to_string()),
+        _ => Failure::Damaged(e.to_string()),
+    })?;
     let series_uid = attrs::string(&obj, tags::SERIES_INSTANCE_UID).ok_or_else(|| {
-        format!(
+        Failure::Skipped(format!(
             "{}: no SeriesInstanceUID (a DICOMDIR or a non-image object?)",
             path.display()
-        )
+        ))
     })?;
-    let rows = attrs::int(&obj, tags::ROWS);
-    let cols = attrs::int(&obj, tags::COLUMNS);
+    let rows = attrs::int(&obj, tags::ROWS).and_then(|v| u16::try_from(v).ok());
+    let cols = attrs::int(&obj, tags::COLUMNS).and_then(|v| u16::try_from(v).ok());
     let size = match (rows, cols) {
-        (Some(r), Some(c)) => Some((r as u16, c as u16)),
+        (Some(r), Some(c)) => Some((r, c)),
         _ => None,
     };
     Ok(Found {
@@ -104,7 +117,10 @@ fn read_one(path: &Path) -> std::result::Result<Found, String> {
             sop_class_uid: attrs::string(&obj, tags::SOP_CLASS_UID).unwrap_or_default(),
             instance_number: attrs::int(&obj, tags::INSTANCE_NUMBER),
             is_image: size.is_some(),
-            frames: attrs::int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize,
+            frames: attrs::int(&obj, tags::NUMBER_OF_FRAMES)
+                .and_then(|v| usize::try_from(v).ok())
+                .unwrap_or(1)
+                .max(1),
         },
         series_uid,
     })
@@ -136,12 +152,13 @@ pub fn scan(dir: &Path) -> Result<ScanReport> {
             detail: " (the folder is empty)".into(),
         });
     }
-    let results: Vec<std::result::Result<Found, (PathBuf, String)>> = files
+    let results: Vec<std::result::Result<Found, (PathBuf, Failure)>> = files
         .par_iter()
         .map(|p| read_one(p).map_err(|e| (p.clone(), e)))
         .collect();
     let mut series: Vec<SeriesInfo> = Vec::new();
     let mut skipped = Vec::new();
+    let mut damaged = Vec::new();
     let mut index = std::collections::HashMap::new();
     for r in results {
         match r {
@@ -164,20 +181,44 @@ pub fn scan(dir: &Path) -> Result<ScanReport> {
                 let _ = &f.path;
                 series[i].instances.push(f.instance);
             }
-            Err(e) => skipped.push(e),
+            Err((p, Failure::Skipped(why))) => skipped.push((p, why)),
+            Err((p, Failure::Damaged(why))) => damaged.push((p, why)),
         }
     }
     series.sort_by(|a, b| (&a.study_uid, a.number, &a.uid).cmp(&(&b.study_uid, b.number, &b.uid)));
-    Ok(ScanReport { series, skipped })
+    Ok(ScanReport {
+        series,
+        skipped,
+        damaged,
+    })
 }
 
 /// Pick the image series to load from a scan: the one named by `uid`, or the
 /// only image series in the folder.
+///
+/// A folder that holds a damaged DICOM file is refused, naming it: the file
+/// cannot be placed in a series, so loading without it could drop a slice
+/// (or a whole end of the scan) without a trace.
 pub fn choose_series<'a>(
     dir: &Path,
     scan: &'a ScanReport,
     uid: Option<&str>,
 ) -> Result<&'a SeriesInfo> {
+    if let Some((path, why)) = scan.damaged.first() {
+        let more = match scan.damaged.len() {
+            1 => String::new(),
+            n => format!(" ({} more damaged file(s) in the folder)", n - 1),
+        };
+        let why = why
+            .strip_prefix(&format!("{}: ", path.display()))
+            .unwrap_or(why);
+        return Err(DicomError::Malformed {
+            path: path.clone(),
+            reason: format!(
+                "{why}; a folder with a damaged file is not loaded, since the series could lose a slice{more}"
+            ),
+        });
+    }
     let images: Vec<&SeriesInfo> = scan.series.iter().filter(|s| s.is_image()).collect();
     if let Some(uid) = uid {
         return scan.series.iter().find(|s| s.uid == uid).ok_or_else(|| {

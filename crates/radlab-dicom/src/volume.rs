@@ -339,10 +339,39 @@ pub fn load_series_with(paths: &[PathBuf], options: &LoadOptions<'_>) -> Result<
         });
     }
 
+    // Assumptions and quirks of single files, one line per kind.
+    let mut seen: Vec<(String, usize, String)> = Vec::new();
+    for h in &headers {
+        for w in &h.warnings {
+            match seen.iter_mut().find(|(what, _, _)| what == w) {
+                Some(e) => e.1 += 1,
+                None => seen.push((w.clone(), 1, h.path.display().to_string())),
+            }
+        }
+    }
+    warnings.extend(
+        seen.into_iter()
+            .map(|(what, count, path)| GeometryWarning::File { path, count, what }),
+    );
+    if placements[order.order[0]].position.is_none() {
+        warnings.push(GeometryWarning::OriginAssumed);
+    }
+
     let (rows, cols) = (h0.layout.rows, h0.layout.cols);
     let nz = order.order.len();
     let plane = rows * cols;
-    let mut data = zeroed_f32(nz * plane);
+    let budget = crate::limits::memory_budget();
+    let len = budget
+        .check(nz as u128 * plane as u128, 4)
+        .map_err(|want| DicomError::Geometry {
+            path: h0.path.clone(),
+            reason: format!(
+                "{nz} slice(s) of {rows} x {cols} make a volume of {}; {}",
+                crate::limits::human_bytes(want),
+                budget.describe()
+            ),
+        })?;
+    let mut data = zeroed_f32(len);
 
     // Hand each slab of the output to the file it comes from.
     let mut per_file: Vec<Vec<(usize, &mut [f32], Rescale)>> =
