@@ -4,6 +4,8 @@
 //! using dicom-object directly (not radlab's own readers), so that the code
 //! under test is checked against files it did not shape.
 
+pub mod hostile;
+
 use std::path::{Path, PathBuf};
 
 use dicom_core::value::{PixelFragmentSequence, Value};

@@ -135,7 +135,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    kit::init_logging();
+    kit::init_logging(0);
     kit::exit_code(match Cli::parse().cmd {
         Cmd::List => list(),
         Cmd::Grade { all, json } => grade_all(all, json),

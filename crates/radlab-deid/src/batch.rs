@@ -234,9 +234,19 @@ fn one_file(deid: &Deidentifier, path: &Path, rel: String) -> Done {
     let obj = match radlab_dicom::file::open(path) {
         Ok(o) => o,
         Err(e) => {
+            // No DICOM signature: skipped. A signature but a data set that
+            // cannot be parsed: refused, with the parser's reason.
+            let status = match e {
+                radlab_dicom::DicomError::NotDicom { .. } | radlab_dicom::DicomError::Io { .. }
+                    if !radlab_dicom::file::has_dicom_signature(path) =>
+                {
+                    "skipped"
+                }
+                _ => "refused",
+            };
             return Done {
                 rel,
-                result: Err(("skipped", strip_path(&e.to_string(), path))),
+                result: Err((status, strip_path(&e.to_string(), path))),
                 needles: Vec::new(),
                 kept: Default::default(),
             };

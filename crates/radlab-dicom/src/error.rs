@@ -80,7 +80,7 @@ pub enum DicomError {
         keyword: &'static str,
     },
     /// An attribute has a value that cannot be used.
-    #[error("{path}: invalid value for {tag} {keyword}: {value:?} ({reason})")]
+    #[error("{path}: invalid value for {tag} {keyword}: '{value}' ({reason})")]
     InvalidValue {
         /// The file.
         path: PathBuf,

@@ -29,6 +29,20 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// True when the file's first bytes carry a DICOM signature: `DICM` at byte
+/// 128 or 0, a meta group at byte 0, or a plausible first data element
+/// (files radlab reads as pydicom's `force=True` does). Cheap: reads 132 bytes.
+pub fn has_dicom_signature(path: &Path) -> bool {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(132);
+    if (&mut f).take(132).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    crate::prescan::sniff(&head).is_some()
+}
+
 /// Check the 128-byte preamble and `DICM` prefix of a Part 10 file.
 ///
 /// Returns [`DicomError::NotDicom`] for anything that is not a Part 10 file,

@@ -455,7 +455,7 @@ impl ImageHeader {
                 return Err(invalid(
                     path,
                     tag,
-                    value.to_string(),
+                    format!("{value:e}"),
                     format!(
                         "maps {bits_stored}-bit stored values to magnitudes up to {reach:e}, beyond a 32-bit float"
                     ),

@@ -24,6 +24,7 @@ use std::io::Read;
 
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::{Tag, VR};
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 
 use crate::limits::{Budget, MAX_SEQUENCE_DEPTH};
 
@@ -571,7 +572,7 @@ fn walk(src: &mut dyn Source, start: u64, enc0: Enc) -> Result<Walk, String> {
             max_depth = max_depth.max(depth);
             if depth > MAX_SEQUENCE_DEPTH {
                 return Err(format!(
-                    "sequences nested more than {MAX_SEQUENCE_DEPTH} levels deep (at {} , offset {pos}); real objects nest fewer than 10",
+                    "sequences nested more than {MAX_SEQUENCE_DEPTH} levels deep (at {}, offset {pos}); real objects nest fewer than 10",
                     tag_text(h.tag)
                 ));
             }
@@ -793,6 +794,24 @@ fn inflate(src: &mut dyn Source, start: u64, budget: &Budget) -> Result<Vec<u8>,
     Ok(out)
 }
 
+/// How a file's first bytes frame it, or `None` when they carry no DICOM
+/// signature at all: no `DICM`, no meta group, no plausible first element.
+pub fn sniff(head: &[u8]) -> Option<Framing> {
+    if head.len() >= 132 && &head[128..132] == b"DICM" {
+        Some(Framing::Part10)
+    } else if head.len() >= 4 && &head[..4] == b"DICM" {
+        Some(Framing::NoPreamble)
+    } else if head.len() >= 8
+        && head[..2] == [0x02, 0x00]
+        && head[4..6].iter().all(u8::is_ascii_uppercase)
+    {
+        Some(Framing::MetaOnly)
+    } else {
+        let mut s: &[u8] = head;
+        guess_bare(&mut s).map(|_| Framing::DataSetOnly)
+    }
+}
+
 /// Walk a whole file (or its bytes) and describe its structure.
 pub fn prescan(src: &mut dyn Source, budget: &Budget) -> Result<Layout, Problem> {
     let len = src.len();
@@ -842,6 +861,14 @@ pub fn prescan(src: &mut dyn Source, budget: &Budget) -> Result<Layout, Problem>
             (ts.to_string(), 0, enc)
         }
     };
+    if dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        .get(&ts)
+        .is_none()
+    {
+        return Err(Problem::Malformed(format!(
+            "TransferSyntaxUID (0002,0010) '{ts}' is not a transfer syntax radlab knows"
+        )));
+    }
     let bare = framing == Framing::DataSetOnly;
     let (walked, inflated) = if DEFLATED.contains(&ts.as_str()) {
         let bytes = inflate(src, dataset_start, budget).map_err(Problem::Malformed)?;

@@ -90,6 +90,7 @@ enum Failure {
 fn read_one(path: &Path) -> std::result::Result<Found, Failure> {
     let obj = crate::file::open_header(path).map_err(|e| match e {
         DicomError::NotDicom { .. } | DicomError::Io { .. } => Failure::Skipped(e.to_string()),
+        DicomError::Malformed { reason, .. } => Failure::Damaged(reason),
         _ => Failure::Damaged(e.to_string()),
     })?;
     let series_uid = attrs::string(&obj, tags::SERIES_INSTANCE_UID).ok_or_else(|| {

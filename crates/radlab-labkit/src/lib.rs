@@ -79,12 +79,22 @@ pub fn display_path(p: &Path) -> String {
     canon.display().to_string()
 }
 
-/// Start logging to stderr (`RUST_LOG` controls the level; default: warnings).
-pub fn init_logging() {
+/// Start logging to stderr: silent by default, so that a bad input gives
+/// one line (radlab's own) and not the libraries' warnings before it.
+/// `verbose` 1 shows warnings, 2 debug, 3 or more trace; `RUST_LOG` overrides.
+/// No colour codes unless stderr is a terminal.
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "off",
+        1 => "warn",
+        2 => "debug",
+        _ => "trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -328,8 +338,8 @@ pub fn lab_command(
 macro_rules! lab_main {
     ($lib:ident) => {
         fn main() -> std::process::ExitCode {
-            $crate::init_logging();
             let cli = <Cli as clap::Parser>::parse();
+            $crate::init_logging(cli.verbose);
             $crate::exit_code(match cli.cmd {
                 None => run(cli.run),
                 Some(cmd) => $crate::lab_command(cmd, &$lib::SOURCES, |reference| {

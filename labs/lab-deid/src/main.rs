@@ -25,6 +25,9 @@ use serde::Serialize;
 struct Cli {
     #[command(subcommand)]
     cmd: Option<kit::LabCommand>,
+    /// Show library log messages on stderr (-v warnings, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(flatten)]
     run: Args,
 }
@@ -93,6 +96,8 @@ struct Report {
     files_refused: usize,
     files_skipped: usize,
     refused: Vec<(String, String)>,
+    /// Files without a DICOM signature, with the reason.
+    skipped: Vec<(String, String)>,
     actions: BTreeMap<char, usize>,
     needles: usize,
     leaks: Vec<radlab_deid::hunt::Leak>,
@@ -197,10 +202,10 @@ fn run(args: Args) -> Result<()> {
     let files = batch::list_files(&input);
     if !files
         .iter()
-        .any(|f| radlab_dicom::file::check_part10(f).is_ok())
+        .any(|f| radlab_dicom::file::has_dicom_signature(f))
     {
         bail!(bad(format!(
-            "{}: no DICOM files found ({} file(s), none with the DICM prefix)",
+            "{}: no DICOM files found ({} file(s), none with a DICOM signature)",
             input.display(),
             files.len()
         )));
@@ -277,6 +282,12 @@ fn run(args: Args) -> Result<()> {
             .filter(|f| f.status == "refused")
             .map(|f| (f.input.clone(), f.reason.clone().unwrap_or_default()))
             .collect(),
+        skipped: report
+            .files
+            .iter()
+            .filter(|f| f.status == "skipped")
+            .map(|f| (f.input.clone(), f.reason.clone().unwrap_or_default()))
+            .collect(),
         actions,
         needles: report.needles,
         leaks: report.leaks.clone(),
@@ -300,6 +311,18 @@ fn run(args: Args) -> Result<()> {
             "{} identifying value(s) found in the outputs (see above); do not release them",
             r.leaks.len()
         );
+    }
+    if r.files_written == 0 {
+        let first = r
+            .refused
+            .first()
+            .or(r.skipped.first())
+            .map(|(f, why)| format!("; first: {f}: {why}"))
+            .unwrap_or_default();
+        bail!(bad(format!(
+            "{}: nothing was de-identified: {} file(s) refused, {} skipped{first}",
+            r.input, r.files_refused, r.files_skipped
+        )));
     }
     if let Some(u) = &r.utility
         && (!u.voxels_identical || !u.geometry_identical || u.classifier_identical == Some(false))
@@ -480,12 +503,17 @@ fn narrate(r: &Report, report: &BatchReport) {
         "\nfiles: {} written, {} refused, {} skipped (not DICOM)",
         r.files_written, r.files_refused, r.files_skipped
     );
-    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, why) in &r.refused {
-        *reasons.entry(why.as_str()).or_default() += 1;
-    }
-    for (why, n) in reasons {
-        println!("  refused {n}: {why}");
+    // Every refused and skipped file by name (the first 20 of each; all in report.json).
+    for (label, list) in [("refused", &r.refused), ("skipped", &r.skipped)] {
+        for (file, why) in list.iter().take(20) {
+            println!("  {label} {file}: {why}");
+        }
+        if list.len() > 20 {
+            println!(
+                "  ... and {} more {label} (see report.json)",
+                list.len() - 20
+            );
+        }
     }
     if let Some(f) = report.files.iter().find(|f| f.status == "written") {
         println!(

@@ -263,3 +263,18 @@ fn bad_input_exits_2_with_one_line_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("inside the input"));
     assert!(!input.join("o").exists());
 }
+
+#[test]
+fn hostile_corpus_structural_damage_is_refused_by_name() {
+    // De-identification reads headers: structural damage must be refused;
+    // poisoned pixel values are a matter for the utility check.
+    let key = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(key.path(), b"a key for the hostile corpus test").unwrap();
+    let key = key.path().to_str().unwrap().to_string();
+    radlab_tests::hostile::check_corpus(
+        std::path::Path::new(env!("CARGO_BIN_EXE_lab-deid")),
+        &["--skip-model", "--key-file", &key],
+        false,
+        true,
+    );
+}

@@ -146,3 +146,13 @@ fn missing_slice_warns_and_loads() {
 fn bad_input_exits_2_with_one_line_and_writes_nothing() {
     radlab_tests::check_bad_inputs(std::path::Path::new(env!("CARGO_BIN_EXE_lab-dicom")));
 }
+
+#[test]
+fn hostile_corpus_is_refused_by_name_or_read_with_a_warning() {
+    radlab_tests::hostile::check_corpus(
+        std::path::Path::new(env!("CARGO_BIN_EXE_lab-dicom")),
+        &["--skip-model"],
+        true,
+        false,
+    );
+}

@@ -158,3 +158,25 @@ fn bad_input_is_exit_2_with_the_file_named_and_nothing_written() {
         "text.npy: not a 3-D NumPy array",
     );
 }
+
+#[test]
+fn hostile_corpus_is_refused_by_name() {
+    // The segmenter needs more than an 8 x 8 slice: only refusals are checked
+    // here. The labels are read first and are fine (an empty 1 x 8 x 8 mask).
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("labels.npy");
+    let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (1, 8, 8), }";
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    let pad = 64 - (10 + header.len() + 1) % 64;
+    let text = format!("{header}{}\n", " ".repeat(pad));
+    npy.extend((text.len() as u16).to_le_bytes());
+    npy.extend(text.as_bytes());
+    npy.extend([0u8; 64]);
+    std::fs::write(&labels, npy).unwrap();
+    radlab_tests::hostile::check_corpus(
+        std::path::Path::new(env!("CARGO_BIN_EXE_lab-segmentation")),
+        &["--labels", labels.to_str().unwrap()],
+        false,
+        false,
+    );
+}

@@ -37,6 +37,9 @@ impl From<Function> for VoiFunction {
 struct Cli {
     #[command(subcommand)]
     cmd: Option<kit::LabCommand>,
+    /// Show library log messages on stderr (-v warnings, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(flatten)]
     run: Args,
 }

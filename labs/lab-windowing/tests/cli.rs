@@ -264,3 +264,13 @@ fn mine_reports_unimplemented_exercise() {
         assert!(o.status.success());
     }
 }
+
+#[test]
+fn hostile_corpus_is_refused_by_name_or_read_with_a_warning() {
+    radlab_tests::hostile::check_corpus(
+        std::path::Path::new(env!("CARGO_BIN_EXE_lab-windowing")),
+        &["--skip-model"],
+        true,
+        false,
+    );
+}
