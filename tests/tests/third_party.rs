@@ -188,3 +188,81 @@ fn emri_small_series_in_every_pure_rust_transfer_syntax_is_identical() {
     assert_eq!(base.spacing[0], 1.2);
     assert!(!base.warnings.is_empty());
 }
+
+/// Files with quirks (no preamble, no meta group, no group length, zero
+/// padding after Pixel Data) against what pydicom 3.0.2 reads from them
+/// (tools/make_quirks_fixture.py, fixture sample_data/fixtures/pydicom_quirks.json).
+#[test]
+fn quirky_files_read_as_pydicom_reads_them() {
+    let tp = radlab_tests::third_party_dir();
+    let p = radlab_tests::workspace_root().join("sample_data/fixtures/pydicom_quirks.json");
+    let fx: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    assert_eq!(fx["pydicom"], "3.0.2");
+    let tmp = tempfile::tempdir().unwrap();
+    let files = fx["files"].as_array().unwrap();
+    assert!(files.len() >= 4);
+    for e in files {
+        let rel = e["path"].as_str().unwrap();
+        let mut path = tp.join(rel);
+        if let Some(pad) = e["padding"].as_u64() {
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes.extend(vec![0u8; pad as usize]);
+            path = tmp.path().join("padded.dcm");
+            std::fs::write(&path, bytes).unwrap();
+        }
+        let opened = radlab_dicom::file::open_with_layout(&path)
+            .unwrap_or_else(|err| panic!("{rel}: {err}"));
+        assert!(!opened.layout.quirks.is_empty(), "{rel}: no quirk reported");
+        let obj = &opened.obj;
+        let text = |tag| radlab_dicom::attrs::string(obj, tag);
+        use dicom_dictionary_std::tags;
+        for (key, tag) in [
+            ("sop_class_uid", tags::SOP_CLASS_UID),
+            ("sop_instance_uid", tags::SOP_INSTANCE_UID),
+            ("patient_name", tags::PATIENT_NAME),
+            ("modality", tags::MODALITY),
+            ("study_instance_uid", tags::STUDY_INSTANCE_UID),
+        ] {
+            assert_eq!(text(tag).as_deref(), e[key].as_str(), "{rel}: {key}");
+        }
+        let top = obj
+            .iter()
+            .filter(|el| el.header().tag.group() != 0x0002)
+            .count();
+        assert_eq!(
+            top as u64,
+            e["top_level_elements"].as_u64().unwrap(),
+            "{rel}: elements"
+        );
+        if let Some(little) = e["little_endian"].as_bool() {
+            let big = opened.layout.transfer_syntax == "1.2.840.10008.1.2.2";
+            assert_eq!(!big, little, "{rel}: byte order");
+            let implicit = opened.layout.transfer_syntax == "1.2.840.10008.1.2";
+            assert_eq!(implicit, e["implicit_vr"].as_bool().unwrap(), "{rel}: VR");
+        }
+        if let Some(mean) = e["mean"].as_f64() {
+            let v = radlab_dicom::load_series(std::slice::from_ref(&path)).unwrap();
+            let st = v.stats();
+            assert_eq!(
+                v.shape()[1..],
+                [
+                    e["rows"].as_u64().unwrap() as usize,
+                    e["columns"].as_u64().unwrap() as usize
+                ]
+            );
+            assert!(
+                close(st.mean, mean, 1e-6)
+                    && close(st.min, e["min"].as_f64().unwrap(), 1e-6)
+                    && close(st.max, e["max"].as_f64().unwrap(), 1e-6),
+                "{rel}: {st:?}"
+            );
+            assert!(
+                v.warnings.iter().any(|w| w
+                    .to_string()
+                    .contains("after the last complete data element")),
+                "{rel}: {:?}",
+                v.warnings
+            );
+        }
+    }
+}

@@ -51,6 +51,17 @@ enum Cmd {
     Models,
     /// Install ONNX Runtime into the user cache when missing and check it loads.
     Runtime,
+    /// Mutation-fuzz the DICOM readers (header scan, loader, JSON export, de-identifier) on
+    /// the sample data, the third-party files and the hostile corpus; crashes are kept as
+    /// reproducers under target/fuzz/crashes and make the command fail.
+    Fuzz {
+        /// How long to fuzz.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Seed of the mutations (a run is reproducible from its seed and start).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Time radlab against its Python peers (pydicom, SimpleITK, numpy, MONAI) on the same
     /// data, alternating, after checking both computed the same result. Writes bench/results.*.
     Bench {
@@ -128,6 +139,8 @@ fn run_cli(cli: Cli) -> Result<()> {
                     runs: 1,
                 },
             )?;
+            // A short fuzzing run of the readers (reproducers under target/fuzz).
+            fuzz(&root, 60, 1)?;
             // The portfolio page in headless Chromium.
             portfolio_check::check(&root)?;
             // The book builds and every documented command runs.
@@ -143,6 +156,7 @@ fn run_cli(cli: Cli) -> Result<()> {
         }
         Cmd::Models => models(&root),
         Cmd::Runtime => provision::onnx_runtime(&root),
+        Cmd::Fuzz { seconds, seed } => fuzz(&root, seconds, seed),
         Cmd::Bench {
             check,
             with_monai,
@@ -165,6 +179,10 @@ fn run_cli(cli: Cli) -> Result<()> {
                 .arg(root.join("tools/make_pydicom_fixture.py"))
                 .arg(&tp)
                 .arg(root.join("sample_data/fixtures/pydicom_files.json")))?;
+            run(Command::new(&py)
+                .arg(root.join("tools/make_quirks_fixture.py"))
+                .arg(&tp)
+                .arg(root.join("sample_data/fixtures/pydicom_quirks.json")))?;
             run(Command::new(&py)
                 .arg(root.join("tools/deid/compare_dicognito.py"))
                 .arg(&tp)
@@ -213,6 +231,44 @@ fn models(root: &std::path::Path) -> Result<()> {
     run(Command::new(&py)
         .arg(root.join("tools/metrics/make_calibration_fixture.py"))
         .arg(root.join("sample_data/fixtures/metrics/calibration_libraries.json")))
+}
+
+/// Build radlab-fuzz and run it on the sample data and the third-party files.
+fn fuzz(root: &std::path::Path, seconds: u64, seed: u64) -> Result<()> {
+    run(cargo().current_dir(root).args([
+        "build",
+        "-q",
+        "-p",
+        "radlab-tests",
+        "--bin",
+        "radlab-fuzz",
+    ]))?;
+    let tp = provision::third_party(root)?;
+    let exe = root.join("target/debug/radlab-fuzz");
+    let mut cmd = Command::new(&exe);
+    cmd.current_dir(root)
+        .args([
+            "--seconds",
+            &seconds.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .arg("--out")
+        .arg(root.join("target/fuzz"))
+        .arg(root.join("sample_data/case-001"))
+        .arg(root.join("sample_data/case-004"));
+    for sub in [
+        "pydicom/pydicom/data/test_files",
+        "pydicom-data/data_store/data",
+        "deid",
+    ] {
+        cmd.arg(tp.join(sub));
+    }
+    run(&mut cmd).map_err(|e| {
+        anyhow::anyhow!(
+            "{e:#}: radlab-fuzz kept reproducers in target/fuzz/crashes (see their .txt files)"
+        )
+    })
 }
 
 /// Run each lab's grading test (stubs, reference, mutants).

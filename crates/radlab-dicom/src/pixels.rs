@@ -285,9 +285,34 @@ pub fn decode_frames(
                 Ok(())
             })
         }
-        Value::PixelSequence(_) => {
+        Value::PixelSequence(seq) => {
             if !can_decode(&ts_uid) {
                 return Err(unsupported());
+            }
+            // A codestream that declares a bigger image than Rows x Columns
+            // would make the codec allocate for it: compare before decoding.
+            let fragments = seq.fragments();
+            for (frame, _, _) in &targets {
+                let first = if fragments.len() == number_of_frames {
+                    fragments.get(*frame)
+                } else if *frame == 0 {
+                    fragments.first()
+                } else {
+                    None
+                };
+                if let Some((w, h, c)) = first.and_then(|f| codestream_size(f)) {
+                    if (w, h) != (layout.cols as u32, layout.rows as u32) || c != 1 {
+                        return Err(DicomError::Decode {
+                            path: path.to_owned(),
+                            reason: format!(
+                                "frame {frame}: the {} codestream is {w} x {h} with {c} component(s), but Columns x Rows say {} x {} with 1 sample",
+                                transfer_syntax_name(&ts_uid),
+                                layout.cols,
+                                layout.rows
+                            ),
+                        });
+                    }
+                }
             }
             for (frame, out, rescale) in targets {
                 let decoded =
@@ -320,6 +345,63 @@ pub fn decode_frames(
             reason: "Pixel Data is encoded as a sequence".into(),
         }),
     }
+}
+
+/// Width, height and components a JPEG or JPEG 2000 codestream declares
+/// (from its SOF or SIZ marker), or `None` when it is neither or the marker
+/// cannot be found in its first 64 KiB.
+pub fn codestream_size(data: &[u8]) -> Option<(u32, u32, u32)> {
+    let head = &data[..data.len().min(64 << 10)];
+    let be16 = |i: usize| -> Option<u32> {
+        Some(u32::from(u16::from_be_bytes([
+            *head.get(i)?,
+            *head.get(i + 1)?,
+        ])))
+    };
+    let be32 = |i: usize| -> Option<u32> {
+        Some(u32::from_be_bytes([
+            *head.get(i)?,
+            *head.get(i + 1)?,
+            *head.get(i + 2)?,
+            *head.get(i + 3)?,
+        ]))
+    };
+    // JPEG 2000: SOC (FF4F) then SIZ (FF51), possibly after JP2 boxes.
+    if let Some(i) = head.windows(4).position(|w| w == [0xFF, 0x4F, 0xFF, 0x51]) {
+        let siz = i + 4;
+        let (xsiz, ysiz) = (be32(siz + 4)?, be32(siz + 8)?);
+        let (xo, yo) = (be32(siz + 12)?, be32(siz + 16)?);
+        let csiz = be16(siz + 36)?;
+        return Some((xsiz.checked_sub(xo)?, ysiz.checked_sub(yo)?, csiz));
+    }
+    // JPEG: SOI (FFD8), then segments until a start-of-frame marker.
+    if head.len() < 4 || head[0] != 0xFF || head[1] != 0xD8 {
+        return None;
+    }
+    let mut i = 2;
+    while i + 4 <= head.len() {
+        if head[i] != 0xFF {
+            return None;
+        }
+        let marker = head[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        let len = be16(i + 2)? as usize;
+        let sof = matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xF7);
+        if sof {
+            let y = be16(i + 5)?;
+            let x = be16(i + 7)?;
+            let n = u32::from(*head.get(i + 9)?);
+            return Some((x, y, n));
+        }
+        if marker == 0xDA || len < 2 {
+            return None;
+        }
+        i += 2 + len;
+    }
+    None
 }
 
 #[cfg(test)]

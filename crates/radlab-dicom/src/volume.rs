@@ -231,6 +231,28 @@ pub fn zeroed_f32(len: usize) -> Vec<f32> {
     v
 }
 
+/// A zeroed `f32` buffer of `len` values, or `None` when the allocator
+/// refuses it (an address-space limit, say) instead of aborting the process.
+///
+/// Zeroed pages come from the kernel untouched, as with `vec![0.0; len]`.
+pub fn try_zeroed_f32(len: usize) -> Option<Vec<f32>> {
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f32>(len).ok()?;
+    // SAFETY: the layout has a non-zero size; a null pointer is handled.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<f32>();
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of
+    // `len` f32 values (what Vec uses for that capacity), and zeroed bytes
+    // are valid f32 values (0.0).
+    let v = unsafe { Vec::from_raw_parts(ptr, len, len) };
+    advise_huge_pages(&v, false);
+    Some(v)
+}
+
 /// A zeroed `u8` buffer of `len` values, backed by huge pages where possible.
 pub fn zeroed_u8(len: usize) -> Vec<u8> {
     let v = vec![0u8; len];
@@ -371,7 +393,13 @@ pub fn load_series_with(paths: &[PathBuf], options: &LoadOptions<'_>) -> Result<
                 budget.describe()
             ),
         })?;
-    let mut data = zeroed_f32(len);
+    let mut data = try_zeroed_f32(len).ok_or_else(|| DicomError::Geometry {
+        path: h0.path.clone(),
+        reason: format!(
+            "{nz} slice(s) of {rows} x {cols} need {} and the allocation failed (a memory limit of this process?)",
+            crate::limits::human_bytes(len as u128 * 4)
+        ),
+    })?;
 
     // Hand each slab of the output to the file it comes from.
     let mut per_file: Vec<Vec<(usize, &mut [f32], Rescale)>> =
