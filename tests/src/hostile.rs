@@ -37,7 +37,8 @@ pub struct Case {
     pub structural: bool,
 }
 
-const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+/// Explicit VR Little Endian.
+pub const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 const RLE: &str = "1.2.840.10008.1.2.5";
 const UNDEFINED: u32 = 0xFFFF_FFFF;
@@ -290,7 +291,8 @@ fn refuse(words: &[&'static str]) -> Expect {
     Expect::Refuse(words.to_vec())
 }
 
-fn ds(tag: (u16, u16), text: &str) -> El {
+/// A DS element.
+pub fn ds(tag: (u16, u16), text: &str) -> El {
     El::text(tag, b"DS", text)
 }
 

@@ -28,11 +28,27 @@ pub fn resampled_shape(
     {
         return Err(ImagingError::InvalidSpacing { spacing: target });
     }
-    let mut out = [0; 3];
-    for a in 0..3 {
-        out[a] = ((shape[a] as f64 * spacing[a] / target[a]).round() as usize).max(1);
+    // Check the size before anything is allocated: a header spacing of
+    // 1000 mm or 1e308 mm resampled to 1 mm asks for absurd shapes. The
+    // separable passes hold at most max(in, out) voxels along each axis.
+    let want: Vec<f64> = (0..3)
+        .map(|a| (shape[a] as f64 * spacing[a] / target[a]).round().max(1.0))
+        .collect();
+    let largest: f64 = (0..3).map(|a| want[a].max(shape[a] as f64)).product();
+    let budget = radlab_dicom::limits::memory_budget();
+    let bytes = largest * 4.0;
+    if !bytes.is_finite() || bytes > budget.bytes as f64 {
+        return Err(ImagingError::TooLarge {
+            file: String::new(),
+            shape,
+            spacing,
+            target,
+            out: format!("{:.0} x {:.0} x {:.0}", want[0], want[1], want[2]),
+            bytes: format!("{:.3e} bytes", bytes),
+            limit: budget.describe(),
+        });
     }
-    Ok(out)
+    Ok([want[0] as usize, want[1] as usize, want[2] as usize])
 }
 
 /// For each output index, the two input indices and the weight of the second.
@@ -180,11 +196,59 @@ pub fn resample_volume(
     vol: &radlab_dicom::Volume,
     target: [f64; 3],
 ) -> Result<radlab_dicom::Volume> {
-    let voxels = resample_linear(vol.voxels.view(), vol.spacing, target)?;
+    let voxels =
+        resample_linear(vol.voxels.view(), vol.spacing, target).map_err(|e| match e {
+            ImagingError::TooLarge {
+                shape,
+                spacing,
+                target,
+                out,
+                bytes,
+                limit,
+                ..
+            } => ImagingError::TooLarge {
+                file: vol
+                    .slices
+                    .first()
+                    .map(|(p, _)| {
+                        format!(
+                            "{}: PixelSpacing (0028,0030) and slice positions give a spacing that ",
+                            p.display()
+                        )
+                    })
+                    .unwrap_or_default(),
+                shape,
+                spacing,
+                target,
+                out,
+                bytes,
+                limit,
+            },
+            other => other,
+        })?;
     Ok(radlab_dicom::Volume {
         voxels,
         spacing: target,
         slices: Vec::new(),
         ..vol.clone_without_voxels()
     })
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn absurd_spacings_are_refused_before_allocating() {
+        // 1e308 mm voxels to 1 mm: an infinite shape.
+        let e = resampled_shape([1, 512, 512], [1.0, 1e308, 1e308], [1.0; 3]).unwrap_err();
+        assert!(matches!(e, ImagingError::TooLarge { .. }), "{e}");
+        // 1000 mm voxels: 512 000 x 512 000 in plane, far past any budget.
+        let e = resampled_shape([4, 512, 512], [1.0, 1000.0, 1000.0], [1.0; 3]).unwrap_err();
+        assert!(e.to_string().contains("512000 x 512000"), "{e}");
+        assert_eq!(
+            resampled_shape([10, 20, 20], [2.0, 0.5, 0.5], [1.0; 3]).unwrap(),
+            [20, 10, 10]
+        );
+    }
 }

@@ -300,7 +300,7 @@ fn run(args: Args) -> Result<()> {
     };
 
     let target = [args.isotropic; 3];
-    let iso = radlab_imaging::resample::resample_linear(vol.voxels.view(), vol.spacing, target)?;
+    let iso = radlab_imaging::resample::resample_volume(&vol, target)?.voxels;
     let iso_shape = [iso.shape()[0], iso.shape()[1], iso.shape()[2]];
     let extent = |s: [usize; 3], sp: [f64; 3]| {
         [

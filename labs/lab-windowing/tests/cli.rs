@@ -274,3 +274,27 @@ fn hostile_corpus_is_refused_by_name_or_read_with_a_warning() {
         false,
     );
 }
+
+#[test]
+fn absurd_pixel_spacing_is_refused_before_resampling() {
+    use radlab_tests::hostile::{EXPLICIT_LE, ct_slice, ds, part10, set};
+    let dir = tempfile::tempdir().unwrap();
+    for v in ["1e6\\1e6", "1e308\\1e308"] {
+        let mut els = ct_slice(0.0, "2.25.99887766554433221100998877665544332211");
+        set(&mut els, ds((0x0028, 0x0030), v));
+        let file = dir.path().join("huge_spacing.dcm");
+        std::fs::write(&file, part10(EXPLICIT_LE, &els)).unwrap();
+        let out = dir.path().join("out");
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_lab-windowing"))
+            .args(["--skip-model", "--input"])
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{v}: {err}");
+        assert_eq!(err.lines().count(), 1, "{v}: {err}");
+        assert!(err.contains("huge_spacing.dcm") && err.contains("PixelSpacing"), "{v}: {err}");
+    }
+}
