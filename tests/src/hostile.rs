@@ -367,6 +367,38 @@ pub fn corpus(root: &Path) -> Vec<Case> {
         true,
     );
 
+    // Found by radlab-fuzz: a UN element of undefined length whose items
+    // are implicit VR (as PS3.5 6.2.2 has it) in an explicit-VR file; the
+    // parser reads the items as explicit and took the next item header for
+    // a 3.7 GB length. Both readers now read them the same way: refused.
+    let mut inner = Vec::new();
+    inner.extend([0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    inner.extend([0x08, 0x00, 0x15, 0x11, 0xFF, 0xFF, 0xFF, 0xFF]);
+    inner.extend([0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    inner.extend(El::text((0x0008, 0x1150), b"UI", "1.2.840.10008.5.1.4.1.1.2").implicit());
+    inner.extend([
+        0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0, 0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0,
+    ]);
+    inner.extend([
+        0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0, 0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0,
+    ]);
+    let mut els = ct_slice(0.0, "2.25.161803398874989484820458683436563811");
+    set(
+        &mut els,
+        El {
+            tag: (0x0009, 0x1010),
+            vr: *b"UN",
+            value: inner,
+            length: Some(UNDEFINED),
+        },
+    );
+    b.file(
+        "lengths/un-with-implicit-items",
+        &part10(EXPLICIT_LE, &els),
+        refuse(&["(0008,1115)"]),
+        true,
+    );
+
     // Nesting.
     for (levels, expect) in [
         (5000, refuse(&["nested"])),

@@ -214,9 +214,9 @@ struct Enc {
 const VRS_LONG: [&[u8; 2]; 13] = [
     b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV",
 ];
-const VRS_SHORT: [&[u8; 2]; 22] = [
+const VRS_SHORT: [&[u8; 2]; 21] = [
     b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN",
-    b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US", b"OX",
+    b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
 ];
 
 struct Header {
@@ -576,15 +576,11 @@ fn walk(src: &mut dyn Source, start: u64, enc0: Enc) -> Result<Walk, String> {
                     tag_text(h.tag)
                 ));
             }
-            // A sequence of unknown VR (UN) with undefined length holds implicit-VR items (PS3.5 6.2.2).
-            let inner = if vr == Some(*b"UN") {
-                Enc {
-                    explicit: false,
-                    big: false,
-                }
-            } else {
-                enc
-            };
+            // PS3.5 6.2.2 says a UN element of undefined length holds
+            // implicit-VR items, but dicom-object's parser reads them in the
+            // file's own encoding; the walk must agree with the parser that
+            // will consume the bytes, so it does the same.
+            let inner = enc;
             let end = if undefined {
                 None
             } else {

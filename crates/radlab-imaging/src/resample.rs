@@ -196,36 +196,35 @@ pub fn resample_volume(
     vol: &radlab_dicom::Volume,
     target: [f64; 3],
 ) -> Result<radlab_dicom::Volume> {
-    let voxels =
-        resample_linear(vol.voxels.view(), vol.spacing, target).map_err(|e| match e {
-            ImagingError::TooLarge {
-                shape,
-                spacing,
-                target,
-                out,
-                bytes,
-                limit,
-                ..
-            } => ImagingError::TooLarge {
-                file: vol
-                    .slices
-                    .first()
-                    .map(|(p, _)| {
-                        format!(
-                            "{}: PixelSpacing (0028,0030) and slice positions give a spacing that ",
-                            p.display()
-                        )
-                    })
-                    .unwrap_or_default(),
-                shape,
-                spacing,
-                target,
-                out,
-                bytes,
-                limit,
-            },
-            other => other,
-        })?;
+    let voxels = resample_linear(vol.voxels.view(), vol.spacing, target).map_err(|e| match e {
+        ImagingError::TooLarge {
+            shape,
+            spacing,
+            target,
+            out,
+            bytes,
+            limit,
+            ..
+        } => ImagingError::TooLarge {
+            file: vol
+                .slices
+                .first()
+                .map(|(p, _)| {
+                    format!(
+                        "{}: PixelSpacing (0028,0030) and slice positions give a spacing that ",
+                        p.display()
+                    )
+                })
+                .unwrap_or_default(),
+            shape,
+            spacing,
+            target,
+            out,
+            bytes,
+            limit,
+        },
+        other => other,
+    })?;
     Ok(radlab_dicom::Volume {
         voxels,
         spacing: target,

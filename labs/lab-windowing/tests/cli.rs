@@ -295,6 +295,9 @@ fn absurd_pixel_spacing_is_refused_before_resampling() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{v}: {err}");
         assert_eq!(err.lines().count(), 1, "{v}: {err}");
-        assert!(err.contains("huge_spacing.dcm") && err.contains("PixelSpacing"), "{v}: {err}");
+        assert!(
+            err.contains("huge_spacing.dcm") && err.contains("PixelSpacing"),
+            "{v}: {err}"
+        );
     }
 }
