@@ -787,14 +787,18 @@ fn snapshot(p: &Path) -> Vec<(PathBuf, u64, Vec<u8>)> {
         v.push((p.to_owned(), 0, std::fs::read(p).unwrap_or_default()));
         return v;
     }
-    for e in walkdir(p) {
+    for e in files_under(p) {
         let bytes = std::fs::read(&e).unwrap_or_default();
         v.push((e, bytes.len() as u64, bytes));
     }
     v
 }
 
-fn walkdir(p: &Path) -> Vec<PathBuf> {
+/// Every regular file under `p` (or `p` itself), sorted; links are not followed.
+pub fn files_under(p: &Path) -> Vec<PathBuf> {
+    if p.is_file() {
+        return vec![p.to_owned()];
+    }
     let mut out = Vec::new();
     let mut stack = vec![p.to_owned()];
     while let Some(d) = stack.pop() {

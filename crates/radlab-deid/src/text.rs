@@ -214,7 +214,8 @@ fn push_forms(up: &str, vr: VR, _tag: Tag, origin: &str, found: &mut Vec<Needle>
             }
         }
         VR::DA | VR::DT => {
-            let d = &up[..up.len().min(8)];
+            // A value with non-ASCII bytes may have no char boundary at 8.
+            let d = up.get(..8).unwrap_or(up);
             if d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()) {
                 let (y, m, dd) = (&d[..4], &d[4..6], &d[6..8]);
                 add(d.to_string(), "YYYYMMDD");
@@ -259,4 +260,28 @@ pub fn scrub(s: &str, values: &[String]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod fuzz_finds {
+    use super::*;
+
+    /// radlab-fuzz: a DA value whose eighth byte starts a two-byte character
+    /// (`2001010ÿ`) was sliced at byte 8 and panicked.
+    #[test]
+    fn dates_with_non_ascii_bytes_do_not_panic() {
+        let mut found = Vec::new();
+        for v in ["2001010ÿ", "200308\u{fffd}5", "1968070\u{80}", "ü´¥¼"] {
+            push_forms(v, VR::DA, Tag(0x0008, 0x0020), "StudyDate", &mut found);
+        }
+        assert!(found.is_empty(), "{found:?}");
+        push_forms(
+            "20010101",
+            VR::DA,
+            Tag(0x0008, 0x0020),
+            "StudyDate",
+            &mut found,
+        );
+        assert_eq!(found.len(), 5);
+    }
 }

@@ -209,12 +209,12 @@ pub fn integer(obj: &InMemDicomObject, tag: Tag) -> Result<Option<i64>, String> 
 /// The object that holds `tag` for one frame, looked up as [`functional`]
 /// does: the per-frame item of `group_seq`, then the shared item, then the
 /// top level. `None` when no level has the attribute.
-pub fn functional_holder<'a>(
-    obj: &'a InMemDicomObject,
+pub fn functional_holder(
+    obj: &InMemDicomObject,
     frame: usize,
     group_seq: Tag,
     tag: Tag,
-) -> Option<&'a InMemDicomObject> {
+) -> Option<&InMemDicomObject> {
     use dicom_dictionary_std::tags;
     let has = |o: &InMemDicomObject| o.get(tag).is_some_and(|e| !e.is_empty());
     let per_frame = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);

@@ -446,7 +446,8 @@ impl ImageHeader {
             let reach = (rescale.slope * stored_range.0 + rescale.intercept)
                 .abs()
                 .max((rescale.slope * stored_range.1 + rescale.intercept).abs());
-            if !(reach < f64::from(f32::MAX)) {
+            // `reach` is finite here (finite slope and intercept), so `>=` is the whole test.
+            if reach >= f64::from(f32::MAX) {
                 let (tag, value) = if rescale.intercept.abs() >= rescale.slope.abs() {
                     (tags::RESCALE_INTERCEPT, rescale.intercept)
                 } else {

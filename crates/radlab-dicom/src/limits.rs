@@ -82,7 +82,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
     };
     let v: f64 = num.trim().parse().ok()?;
     (v.is_finite() && v > 0.0 && v * (mul as f64) < u64::MAX as f64)
-        .then(|| (v * mul as f64) as u64)
+        .then_some((v * mul as f64) as u64)
 }
 
 fn physical_memory() -> Option<u64> {

@@ -920,7 +920,7 @@ mod tests {
         v.extend(tag.0.to_le_bytes());
         v.extend(tag.1.to_le_bytes());
         v.extend(vr);
-        if VRS_LONG.iter().any(|x| *x == vr) {
+        if VRS_LONG.contains(&vr) {
             v.extend([0, 0]);
             v.extend((value.len() as u32).to_le_bytes());
         } else {

@@ -31,27 +31,11 @@ pub enum ImagingError {
         /// The spacing asked for, (z, y, x) mm.
         spacing: [f64; 3],
     },
-    /// The resampled volume would not fit the memory budget.
-    #[error(
-        "{file}resampling {shape:?} voxels at spacing {spacing:?} mm to {target:?} mm would make {out} voxels ([z, y, x]), {bytes}; {limit}"
-    )]
-    TooLarge {
-        /// `"PATH: "` of the series' first file when known (its PixelSpacing
-        /// (0028,0030) and slice positions gave the spacing), else empty.
-        file: String,
-        /// Input shape `[z, y, x]`.
-        shape: [usize; 3],
-        /// Input spacing `(z, y, x)` mm.
-        spacing: [f64; 3],
-        /// Target spacing `(z, y, x)` mm.
-        target: [f64; 3],
-        /// Output shape as computed (may be astronomically large).
-        out: String,
-        /// Bytes the largest pass would need, in words.
-        bytes: String,
-        /// The budget, in words.
-        limit: String,
-    },
+    /// The resampled volume would not fit the memory budget (the sentence
+    /// says the shapes, spacings, bytes and the budget; it starts with the
+    /// series' first file when known).
+    #[error("{0}")]
+    TooLarge(String),
     /// Writing a PNG failed.
     #[error("{path}: cannot write PNG: {reason}")]
     Png {

@@ -38,15 +38,13 @@ pub fn resampled_shape(
     let budget = radlab_dicom::limits::memory_budget();
     let bytes = largest * 4.0;
     if !bytes.is_finite() || bytes > budget.bytes as f64 {
-        return Err(ImagingError::TooLarge {
-            file: String::new(),
-            shape,
-            spacing,
-            target,
-            out: format!("{:.0} x {:.0} x {:.0}", want[0], want[1], want[2]),
-            bytes: format!("{:.3e} bytes", bytes),
-            limit: budget.describe(),
-        });
+        return Err(ImagingError::TooLarge(format!(
+            "resampling {shape:?} voxels at spacing {spacing:?} mm to {target:?} mm would make {:.0} x {:.0} x {:.0} voxels ([z, y, x]), {bytes:.3e} bytes; {}",
+            want[0],
+            want[1],
+            want[2],
+            budget.describe()
+        )));
     }
     Ok([want[0] as usize, want[1] as usize, want[2] as usize])
 }
@@ -197,32 +195,13 @@ pub fn resample_volume(
     target: [f64; 3],
 ) -> Result<radlab_dicom::Volume> {
     let voxels = resample_linear(vol.voxels.view(), vol.spacing, target).map_err(|e| match e {
-        ImagingError::TooLarge {
-            shape,
-            spacing,
-            target,
-            out,
-            bytes,
-            limit,
-            ..
-        } => ImagingError::TooLarge {
-            file: vol
-                .slices
-                .first()
-                .map(|(p, _)| {
-                    format!(
-                        "{}: PixelSpacing (0028,0030) and slice positions give a spacing that ",
-                        p.display()
-                    )
-                })
-                .unwrap_or_default(),
-            shape,
-            spacing,
-            target,
-            out,
-            bytes,
-            limit,
-        },
+        ImagingError::TooLarge(what) => ImagingError::TooLarge(match vol.slices.first() {
+            Some((p, _)) => format!(
+                "{}: PixelSpacing (0028,0030) and slice positions give a spacing where {what}",
+                p.display()
+            ),
+            None => what,
+        }),
         other => other,
     })?;
     Ok(radlab_dicom::Volume {
@@ -241,7 +220,7 @@ mod size_tests {
     fn absurd_spacings_are_refused_before_allocating() {
         // 1e308 mm voxels to 1 mm: an infinite shape.
         let e = resampled_shape([1, 512, 512], [1.0, 1e308, 1e308], [1.0; 3]).unwrap_err();
-        assert!(matches!(e, ImagingError::TooLarge { .. }), "{e}");
+        assert!(matches!(e, ImagingError::TooLarge(_)), "{e}");
         // 1000 mm voxels: 512 000 x 512 000 in plane, far past any budget.
         let e = resampled_shape([4, 512, 512], [1.0, 1000.0, 1000.0], [1.0; 3]).unwrap_err();
         assert!(e.to_string().contains("512000 x 512000"), "{e}");

@@ -503,16 +503,24 @@ fn narrate(r: &Report, report: &BatchReport) {
         "\nfiles: {} written, {} refused, {} skipped (not DICOM)",
         r.files_written, r.files_refused, r.files_skipped
     );
-    // Every refused and skipped file by name (the first 20 of each; all in report.json).
+    // Every refused and skipped file by name, grouped by reason (the first
+    // eight names of each group here, all of them in report.json).
     for (label, list) in [("refused", &r.refused), ("skipped", &r.skipped)] {
-        for (file, why) in list.iter().take(20) {
-            println!("  {label} {file}: {why}");
+        let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (file, why) in list {
+            match groups.iter_mut().find(|(w, _)| *w == why.as_str()) {
+                Some((_, names)) => names.push(file),
+                None => groups.push((why, vec![file])),
+            }
         }
-        if list.len() > 20 {
-            println!(
-                "  ... and {} more {label} (see report.json)",
-                list.len() - 20
-            );
+        for (why, names) in groups {
+            println!("  {label} {}: {why}", names.len());
+            let shown: Vec<&str> = names.iter().take(8).copied().collect();
+            let more = match names.len().saturating_sub(8) {
+                0 => String::new(),
+                n => format!(" and {n} more (report.json)"),
+            };
+            println!("    {}{more}", shown.join(", "));
         }
     }
     if let Some(f) = report.files.iter().find(|f| f.status == "written") {

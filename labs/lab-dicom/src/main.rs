@@ -125,6 +125,8 @@ struct Report {
     hu: HuStats,
     warnings: Vec<String>,
     instance_number_order: &'static str,
+    /// Where the slice order came from.
+    slice_order: String,
     series: Vec<SeriesRow>,
     skipped_files: Vec<(String, String)>,
     metadata: Vec<summary::Group>,
@@ -398,6 +400,19 @@ fn run(args: Args) -> Result<()> {
         },
         warnings: vol.warnings.iter().map(|w| w.to_string()).collect(),
         instance_number_order: order,
+        slice_order: vol
+            .warnings
+            .iter()
+            .find_map(|w| match w {
+                radlab_dicom::GeometryWarning::NoPositions { order_from, .. } => {
+                    Some(format!("by {order_from} (no ImagePositionPatient)"))
+                }
+                radlab_dicom::GeometryWarning::OriginAssumed => {
+                    Some("one slice, no ImagePositionPatient".to_string())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| "by ImagePositionPatient along the normal".to_string()),
         series: series_rows,
         skipped_files: skipped,
         metadata: metadata
@@ -503,8 +518,8 @@ fn print_report(r: &Report) {
         r.row_dir, r.col_dir, r.slice_dir, r.plane
     );
     println!(
-        "  slice order      by ImagePositionPatient along the normal; InstanceNumber {}",
-        r.instance_number_order
+        "  slice order      {}; InstanceNumber {}",
+        r.slice_order, r.instance_number_order
     );
     println!("  transfer syntax  {}", r.transfer_syntaxes.join(", "));
     if r.warnings.is_empty() {

@@ -38,12 +38,15 @@ struct Options {
     seeds: Vec<PathBuf>,
     worker: bool,
     start: u64,
+    replay: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: radlab-fuzz [--seconds N] [--seed S] [--out DIR] [SEED_FILE_OR_DIR...]\n\
+         \x20      radlab-fuzz --replay FILE_OR_DIR...\n\
          Mutates the seed files and feeds them to radlab's readers; crashes go to DIR/crashes.\n\
+         --replay runs the readers once on each given file (a reproducer) and reports panics.\n\
          Defaults: 60 seconds, seed 1, DIR target/fuzz."
     );
     std::process::exit(2)
@@ -57,6 +60,7 @@ fn parse_args() -> Options {
         seeds: Vec::new(),
         worker: false,
         start: 0,
+        replay: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -71,6 +75,7 @@ fn parse_args() -> Options {
             "--seed" => o.seed = num("--seed"),
             "--start" => o.start = num("--start"),
             "--worker" => o.worker = true,
+            "--replay" => o.replay = true,
             "--out" => o.out = args.next().map(PathBuf::from).unwrap_or_else(|| usage()),
             "-h" | "--help" => usage(),
             s if s.starts_with('-') => {
@@ -84,27 +89,10 @@ fn parse_args() -> Options {
 }
 
 fn collect_seeds(paths: &[PathBuf]) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_file() {
-            files.push(p.clone());
-        } else {
-            let mut stack = vec![p.clone()];
-            while let Some(d) = stack.pop() {
-                let Ok(rd) = std::fs::read_dir(&d) else {
-                    continue;
-                };
-                for e in rd.flatten() {
-                    let Ok(ft) = e.file_type() else { continue };
-                    if ft.is_dir() {
-                        stack.push(e.path());
-                    } else if ft.is_file() {
-                        files.push(e.path());
-                    }
-                }
-            }
-        }
-    }
+    let mut files: Vec<PathBuf> = paths
+        .iter()
+        .flat_map(|p| radlab_tests::hostile::files_under(p))
+        .collect();
     files.sort();
     let mut seeds = Vec::new();
     for f in files {
@@ -509,8 +497,33 @@ fn supervise(o: &Options, seeds: &[(String, Vec<u8>)]) -> i32 {
     if new_files > 0 { 1 } else { 0 }
 }
 
+fn replay(paths: &[PathBuf]) -> i32 {
+    let key = radlab_deid::Key::new(b"radlab fuzzing key, not for data").unwrap();
+    let deid = radlab_deid::Deidentifier::new(radlab_deid::Config::basic(key)).unwrap();
+    let mut failed = 0;
+    let mut n = 0;
+    for f in paths
+        .iter()
+        .flat_map(|p| radlab_tests::hostile::files_under(p))
+    {
+        if f.extension().is_some_and(|e| e == "txt") {
+            continue;
+        }
+        n += 1;
+        if std::panic::catch_unwind(|| targets(&f, &deid)).is_err() {
+            failed += 1;
+            eprintln!("radlab-fuzz: {} still panics", f.display());
+        }
+    }
+    println!("radlab-fuzz: replayed {n} file(s), {failed} panicked");
+    i32::from(failed > 0)
+}
+
 fn main() {
     let mut o = parse_args();
+    if o.replay {
+        std::process::exit(replay(&o.seeds));
+    }
     if !o.worker {
         // The hostile corpus joins the seeds: its files sit right at the edges.
         let d = o.out.join("hostile-seeds");
