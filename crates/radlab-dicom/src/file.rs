@@ -121,7 +121,7 @@ fn open_checked(path: &Path, header_only: bool) -> Result<Opened> {
         return Err(io(std::io::Error::other("not a regular file")));
     }
     let budget = crate::limits::memory_budget();
-    let mut src = FileSource::new(file).map_err(io)?;
+    let mut src = FileSource::with_len(file, meta.len());
     let layout = prescan(&mut src, &budget).map_err(|p| match p {
         Problem::NotDicom(reason) => DicomError::NotDicom {
             path: path.to_owned(),
@@ -164,12 +164,21 @@ fn open_checked(path: &Path, header_only: bool) -> Result<Opened> {
                 ),
             )
         })?;
-        let bytes = src.read_range(0, end as usize).map_err(io)?;
         match layout.meta_elements {
             Some(m) => {
-                let rest = &bytes[(m as usize).min(bytes.len())..];
+                // Header only: hand over Pixel Data's own header too, so that
+                // the parser stops at the tag (read_until) instead of running
+                // into the end of its input.
+                let (upto, options) = match (header_only, layout.pixel_data) {
+                    (true, Some(pd)) => (
+                        (pd.offset + 12).min(layout.data_end),
+                        OpenFileOptions::new().read_until(dicom_dictionary_std::tags::PIXEL_DATA),
+                    ),
+                    _ => (end, OpenFileOptions::new()),
+                };
+                let rest = src.reader(m, upto.saturating_sub(m)).map_err(io)?;
                 let meta_len = (layout.dataset_start - m) as usize;
-                OpenFileOptions::new()
+                options
                     .read_preamble(ReadPreamble::Never)
                     .from_reader(std::io::Cursor::new(meta_prefix(meta_len)).chain(rest))
                     .map_err(|e| {
@@ -188,7 +197,8 @@ fn open_checked(path: &Path, header_only: bool) -> Result<Opened> {
                 let ts = TransferSyntaxRegistry
                     .get(&layout.transfer_syntax)
                     .expect("bare data sets are read in a registered transfer syntax");
-                InMemDicomObject::read_dataset_with_ts(&bytes[..], ts)
+                let bytes = src.reader(0, end).map_err(io)?;
+                InMemDicomObject::read_dataset_with_ts(bytes, ts)
                     .map_err(|e| DicomError::NotDicom {
                         path: path.to_owned(),
                         reason: format!("no DICM prefix, and as a bare data set: {}", error_chain(&e)),

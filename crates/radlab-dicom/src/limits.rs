@@ -103,8 +103,13 @@ fn physical_memory() -> Option<u64> {
 }
 
 /// The budget: `RADLAB_MAX_MEMORY` when set and valid, else half of physical
-/// memory (4 GiB when that cannot be read).
+/// memory (4 GiB when that cannot be read). Read once per process.
 pub fn memory_budget() -> Budget {
+    static BUDGET: std::sync::OnceLock<Budget> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(read_budget)
+}
+
+fn read_budget() -> Budget {
     if let Some(b) = std::env::var("RADLAB_MAX_MEMORY")
         .ok()
         .and_then(|v| parse_size(&v))

@@ -150,19 +150,43 @@ impl FileSource {
     /// Wrap an open file.
     pub fn new(file: std::fs::File) -> std::io::Result<Self> {
         let len = file.metadata()?.len();
-        Ok(FileSource {
+        Ok(Self::with_len(file, len))
+    }
+
+    /// Wrap an open file whose length is known (saves a `stat`).
+    pub fn with_len(file: std::fs::File, len: u64) -> Self {
+        FileSource {
             file,
             len,
             block_start: 0,
             block: Vec::new(),
-        })
+        }
     }
 
     /// Read `len` bytes at `offset` into a new buffer (the caller checked the size).
     pub fn read_range(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
         let mut v = vec![0u8; len];
-        pread(&self.file, offset, &mut v)?;
+        self.read_at(offset, &mut v)?;
         Ok(v)
+    }
+
+    /// A reader of the `len` bytes at `offset`: from the block already read
+    /// when it holds them (a header), else streamed from the file, so that a
+    /// large value goes from the file straight into the parser's buffer
+    /// without an intermediate copy.
+    pub fn reader(&mut self, offset: u64, len: u64) -> std::io::Result<Box<dyn Read + '_>> {
+        let end = offset.checked_add(len).ok_or_else(eof)?;
+        if offset >= self.block_start && end <= self.block_start + self.block.len() as u64 {
+            let s = (offset - self.block_start) as usize;
+            return Ok(Box::new(&self.block[s..s + len as usize]));
+        }
+        use std::io::{Seek, SeekFrom};
+        let mut f = &self.file;
+        f.seek(SeekFrom::Start(offset))?;
+        Ok(Box::new(std::io::BufReader::with_capacity(
+            16 << 10,
+            f.take(len),
+        )))
     }
 }
 
@@ -193,7 +217,8 @@ impl Source for FileSource {
         let in_block =
             offset >= self.block_start && end <= self.block_start + self.block.len() as u64;
         if !in_block {
-            const BLOCK: u64 = 64 << 10;
+            // Small blocks: a header walk touches a few KiB, then jumps past Pixel Data.
+            const BLOCK: u64 = 16 << 10;
             let n = (self.len - offset).min(BLOCK.max(buf.len() as u64)) as usize;
             self.block.resize(n, 0);
             pread(&self.file, offset, &mut self.block)?;
