@@ -499,6 +499,104 @@ pub fn corpus(root: &Path) -> Vec<Case> {
         );
     }
 
+    // Found by an independent review of the corpus above.
+    b.slice_with(
+        "geometry/spacing-1e-300",
+        |e| set(e, ds(SPACING, "1e-300\\1e-300")),
+        refuse(&["PixelSpacing"]),
+    );
+    b.slice_with(
+        "rescale/slope-two-values",
+        |e| set(e, ds(SLOPE, "1\\2")),
+        refuse(&["RescaleSlope"]),
+    );
+    b.slice_with(
+        "rescale/slope-1e-45",
+        |e| set(e, ds(SLOPE, "1e-45")),
+        refuse(&["RescaleSlope"]),
+    );
+    b.slice_with(
+        "rescale/intercept-control-bytes",
+        |e| set(e, ds(INTERCEPT, "\u{1}\u{2}garbage")),
+        refuse(&["RescaleIntercept", "\\x01"]),
+    );
+    b.slice_with(
+        "sizes/frames-two-values",
+        |e| set(e, El::text(FRAMES, b"IS", "1\\1")),
+        refuse(&["NumberOfFrames"]),
+    );
+    b.slice_with(
+        "pixels/rows-missing",
+        |e| remove(e, (0x0028, 0x0010)),
+        refuse(&["Rows", "missing"]),
+    );
+    b.slice_with(
+        "pixels/rows-fewer-than-the-data",
+        |e| set(e, El::us((0x0028, 0x0010), 4)),
+        Expect::Warn(vec!["the rest is ignored"]),
+    );
+    b.slice_with(
+        "pixels/photometric-missing",
+        |e| remove(e, (0x0028, 0x0004)),
+        Expect::Warn(vec!["MONOCHROME2 assumed"]),
+    );
+    let mut els = ct_slice(0.0, "2.25.161803398874989484820458683436563811");
+    els[12].value = vec![8, 0, 0];
+    b.file(
+        "lengths/odd-length-us",
+        &part10(EXPLICIT_LE, &els),
+        refuse(&["(0028,0010)", "multiple of 2"]),
+        true,
+    );
+    // RLE: a 100-byte fragment cannot hold a 4096 x 4096 frame.
+    let mut els = ct_slice(0.0, "2.25.161803398874989484820458683436563811");
+    set(&mut els, El::us((0x0028, 0x0010), 4096));
+    set(&mut els, El::us((0x0028, 0x0011), 4096));
+    let mut rle = vec![0u8; 64];
+    rle[0] = 2;
+    rle[4] = 64;
+    rle[8] = 82;
+    rle.extend([
+        0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0,
+    ]);
+    rle.extend([
+        0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0, 0x81, 0,
+    ]);
+    set(&mut els, encapsulated(&[&rle]));
+    b.file(
+        "sizes/rle-fragment-tiny-for-its-frame",
+        &part10(RLE, &els),
+        refuse(&["RLE", "64 times"]),
+        false,
+    );
+    let mut cut = good.clone();
+    let upto = 132
+        + meta(EXPLICIT_LE, true).len()
+        + ct_slice(0.0, "x")[..3]
+            .iter()
+            .map(|e| e.explicit().len())
+            .sum::<usize>();
+    cut.truncate(upto + 5);
+    b.file(
+        "truncation/in-an-element-header",
+        &cut,
+        refuse(&["truncated"]),
+        true,
+    );
+    let mut no_meta = vec![0u8; 128];
+    no_meta.extend(b"DICM");
+    no_meta.extend(
+        ct_slice(0.0, "2.25.161803398874989484820458683436563811")
+            .iter()
+            .flat_map(El::explicit),
+    );
+    b.file(
+        "quirks/dicm-without-meta-group",
+        &no_meta,
+        Expect::Warn(vec!["no file meta group"]),
+        false,
+    );
+
     // The pixel module.
     b.slice_with(
         "pixels/representation-2",
@@ -644,6 +742,18 @@ pub fn corpus(root: &Path) -> Vec<Case> {
         structural: false,
     });
     let _ = files;
+    let dir = root.join("series/mixed-pixel-spacing");
+    series(&dir, &[0.0, 1.0, 2.0]);
+    let mut els = ct_slice(3.0, "2.25.173205080756887729352744634150587299");
+    set(&mut els, ds(SPACING, "0.7\\0.7"));
+    std::fs::write(dir.join("IM0003.dcm"), part10(EXPLICIT_LE, &els)).unwrap();
+    b.cases.push(Case {
+        name: "series/mixed-pixel-spacing".into(),
+        input: dir.clone(),
+        names: dir.join("IM0003.dcm"),
+        expect: refuse(&["mixed in-plane spacing"]),
+        structural: false,
+    });
     let dir = root.join("series/one-damaged-slice");
     let files = series(&dir, &[0.0, 1.0, 2.0, 3.0]);
     let bytes = std::fs::read(&files[1]).unwrap();
@@ -747,6 +857,11 @@ pub fn check_corpus(bin: &Path, extra: &[&str], loads: bool, header_only: bool) 
                     ));
                 } else if let Some(w) = words.iter().find(|w| !lines[0].contains(*w)) {
                     failures.push(format!("{}: {:?} lacks {w:?}", case.name, lines[0]));
+                } else if lines[0].chars().any(|c| c.is_control()) {
+                    failures.push(format!(
+                        "{}: control characters in {:?}",
+                        case.name, lines[0]
+                    ));
                 }
             }
             Expect::Warn(words) => {

@@ -153,11 +153,28 @@ pub fn raw_text(e: &InMemElement) -> String {
         },
     };
     let t = t.trim_matches(|c: char| c == ' ' || c == '\0');
-    if t.chars().count() > 64 {
+    let t: String = if t.chars().count() > 64 {
         format!("{}...", t.chars().take(64).collect::<String>())
     } else {
         t.to_string()
+    };
+    printable(&t)
+}
+
+/// Text from a file made safe for one line on a terminal: control and
+/// non-ASCII characters escaped (`\x01`, `\u{fffd}`), backslashes kept.
+pub fn printable(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        if c.is_ascii_graphic() || c == ' ' {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
     }
+    out
 }
 
 /// Numeric values of an attribute, checked: `Ok(None)` when absent or
@@ -193,6 +210,14 @@ pub fn integer(obj: &InMemDicomObject, tag: Tag) -> Result<Option<i64>, String> 
     };
     if e.is_empty() {
         return Ok(None);
+    }
+    // One value only: these attributes have a value multiplicity of 1.
+    let multi = match un_text(e) {
+        Some(t) => t.split('\\').count() > 1,
+        None => e.value().multiplicity() > 1,
+    };
+    if multi {
+        return Err(raw_text(e));
     }
     if un_text(e).is_none() {
         if let Ok(v) = e.to_int::<i64>() {

@@ -197,7 +197,8 @@ fn open_checked(path: &Path, header_only: bool) -> Result<Opened> {
                 let ts = TransferSyntaxRegistry
                     .get(&layout.transfer_syntax)
                     .expect("bare data sets are read in a registered transfer syntax");
-                let bytes = src.reader(0, end).map_err(io)?;
+                let from = layout.dataset_start;
+                let bytes = src.reader(from, end.saturating_sub(from)).map_err(io)?;
                 InMemDicomObject::read_dataset_with_ts(bytes, ts)
                     .map_err(|e| DicomError::NotDicom {
                         path: path.to_owned(),

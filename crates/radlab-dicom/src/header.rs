@@ -108,7 +108,7 @@ fn frame_numbers(
         n => format!("{n} finite numbers"),
     };
     match attrs::numbers(holder, tag) {
-        Ok(Some(v)) if v.len() == count || (count == 1 && !v.is_empty()) => Ok(Some(v)),
+        Ok(Some(v)) if v.len() == count => Ok(Some(v)),
         Ok(Some(v)) => Err(invalid(
             path,
             tag,
@@ -137,13 +137,20 @@ impl ImageHeader {
                 .trim_end_matches('\0')
                 .to_string()
         });
+        let pixel_data = layout.and_then(|l| l.pixel_data);
         if obj.get(tags::ROWS).is_none() {
+            if pixel_data.is_some() {
+                return Err(DicomError::MissingAttribute {
+                    path: path.to_owned(),
+                    tag: attrs::tag_string(tags::ROWS),
+                    keyword: attrs::keyword(tags::ROWS),
+                });
+            }
             return Err(DicomError::NoPixelData {
                 path: path.to_owned(),
                 sop_class: sop_class_uid,
             });
         }
-        let pixel_data = layout.and_then(|l| l.pixel_data);
         if layout.is_some() && pixel_data.is_none() {
             return Err(DicomError::NoPixelData {
                 path: path.to_owned(),
@@ -200,15 +207,22 @@ impl ImageHeader {
                 "a pixel has at least one sample".into(),
             ));
         }
-        let photometric = attrs::string(obj, tags::PHOTOMETRIC_INTERPRETATION)
-            .unwrap_or_else(|| "MONOCHROME2".into());
+        let photometric = match attrs::string(obj, tags::PHOTOMETRIC_INTERPRETATION) {
+            Some(p) => attrs::printable(&p),
+            None => {
+                warnings.push(
+                    "no PhotometricInterpretation (0028,0004): MONOCHROME2 assumed".to_string(),
+                );
+                "MONOCHROME2".into()
+            }
+        };
         let bad = |reason: String| DicomError::UnsupportedImage {
             path: path.to_owned(),
             reason,
         };
         if samples_per_pixel != 1 || !photometric.starts_with("MONOCHROME") {
             return Err(bad(format!(
-                "{photometric} with {samples_per_pixel} sample(s) per pixel; a volume holds one grayscale value per voxel (MONOCHROME1/2)"
+                "PhotometricInterpretation (0028,0004) '{photometric}' with SamplesPerPixel (0028,0002) {samples_per_pixel}; a volume holds one grayscale value per voxel (MONOCHROME1/2)"
             )));
         }
         if ![8, 16, 32].contains(&bits_allocated) {
@@ -307,19 +321,28 @@ impl ImageHeader {
             } else {
                 let need = frame_bytes * frames as u128;
                 if need > u128::from(pd.value_len) {
-                    let (tag, value) = if frames > 1 {
-                        (tags::NUMBER_OF_FRAMES, frames.to_string())
+                    let reason = format!(
+                        "{frames} frame(s) of {rows} x {cols} at {bits_allocated} bits need {need} bytes, but Pixel Data (7FE0,0010) holds {}",
+                        pd.value_len
+                    );
+                    return Err(if frames > 1 {
+                        invalid(path, tags::NUMBER_OF_FRAMES, frames.to_string(), reason)
                     } else {
-                        (tags::ROWS, rows.to_string())
-                    };
-                    return Err(invalid(
-                        path,
-                        tag,
-                        value,
-                        format!(
-                            "{frames} frame(s) of {rows} x {cols} at {bits_allocated} bits need {need} bytes, but Pixel Data (7FE0,0010) holds {}",
-                            pd.value_len
-                        ),
+                        DicomError::InvalidValue {
+                            path: path.to_owned(),
+                            tag: "(0028,0010)/(0028,0011)/(0028,0100)".into(),
+                            keyword: "Rows x Columns x BitsAllocated",
+                            value: format!("{rows} x {cols} x {bits_allocated}"),
+                            reason,
+                        }
+                    });
+                }
+                // One byte of padding to an even length is normal; more means
+                // the header describes less than the file holds.
+                if u128::from(pd.value_len) > need + 1 {
+                    warnings.push(format!(
+                        "Pixel Data (7FE0,0010) holds {} bytes; {frames} frame(s) of {rows} x {cols} at {bits_allocated} bits use the first {need}, the rest is ignored",
+                        pd.value_len
                     ));
                 }
             }
@@ -429,6 +452,15 @@ impl ImageHeader {
                     "a slope of 0 maps every pixel to the intercept".into(),
                 ));
             }
+            // A slope so small that 32-bit values cannot tell stored values apart.
+            if let Some(sl) = slope.filter(|sl| sl.abs() < 1e-20) {
+                return Err(invalid(
+                    path,
+                    tags::RESCALE_SLOPE,
+                    format!("{sl:e}"),
+                    "too small: in 32-bit floats every pixel would equal the intercept".into(),
+                ));
+            }
             if f == 0 && ct && (slope.is_none() || intercept.is_none()) {
                 warnings.push(format!(
                     "CT without {}: assumed slope 1 and intercept 0",
@@ -509,24 +541,33 @@ impl ImageHeader {
         let modality = attrs::string(obj, tags::MODALITY).unwrap_or_default();
         let volumetric = matches!(modality.as_str(), "CT" | "MR" | "PT" | "NM");
         let mut zero_spacing = None;
-        let mut spacing_pair = |holder: &InMemDicomObject,
-                                tag: dicom_core::Tag|
-         -> Result<Option<[f64; 2]>> {
-            match attrs::numbers(holder, tag) {
-                Ok(None) => Ok(None),
-                Ok(Some(v)) if v.len() == 2 && v[0] > 0.0 && v[1] > 0.0 => Ok(Some([v[0], v[1]])),
-                Ok(Some(v)) if v.len() == 2 && v[0] == 0.0 && v[1] == 0.0 && !volumetric => {
-                    zero_spacing = Some(attrs::keyword(tag));
-                    Ok(None)
+        let mut spacing_pair =
+            |holder: &InMemDicomObject, tag: dicom_core::Tag| -> Result<Option<[f64; 2]>> {
+                match attrs::numbers(holder, tag) {
+                    Ok(None) => Ok(None),
+                    Ok(Some(v))
+                        if v.len() == 2
+                            && crate::limits::plausible_spacing(v[0])
+                            && crate::limits::plausible_spacing(v[1]) =>
+                    {
+                        Ok(Some([v[0], v[1]]))
+                    }
+                    Ok(Some(v)) if v.len() == 2 && v[0] == 0.0 && v[1] == 0.0 && !volumetric => {
+                        zero_spacing = Some(attrs::keyword(tag));
+                        Ok(None)
+                    }
+                    Ok(Some(_)) | Err(_) => Err(invalid(
+                        path,
+                        tag,
+                        attrs::raw_text(holder.get(tag).expect("present")),
+                        format!(
+                            "needs two numbers (row spacing, column spacing) between {} and {} mm",
+                            crate::limits::MIN_SPACING_MM,
+                            crate::limits::MAX_SPACING_MM
+                        ),
+                    )),
                 }
-                Ok(Some(_)) | Err(_) => Err(invalid(
-                    path,
-                    tag,
-                    attrs::raw_text(holder.get(tag).expect("present")),
-                    "needs two positive finite numbers (row spacing, column spacing) in mm".into(),
-                )),
-            }
-        };
+            };
         let pixel_spacing = match attrs::functional_holder(
             obj,
             0,
@@ -547,12 +588,26 @@ impl ImageHeader {
                 "{k} is 0\\0 (unknown spacing, as {modality} files often write it)"
             ));
         }
-        let positive = |tag: dicom_core::Tag| -> Result<Option<f64>> {
-            Ok(
-                frame_numbers(path, obj, 0, tags::PIXEL_MEASURES_SEQUENCE, tag, 1)?
-                    .map(|v| v[0])
-                    .filter(|v| *v > 0.0),
-            )
+        // Slice spacing attributes are fallbacks (positions come first): a
+        // value that cannot be a spacing is set aside with a warning.
+        let mut positive = |tag: dicom_core::Tag| -> Result<Option<f64>> {
+            let v =
+                frame_numbers(path, obj, 0, tags::PIXEL_MEASURES_SEQUENCE, tag, 1)?.map(|v| v[0]);
+            match v {
+                Some(x) if crate::limits::plausible_spacing(x) => Ok(Some(x)),
+                Some(x) => {
+                    warnings.push(format!(
+                        "{} {} ({}) is not a spacing between {} and {} mm; not used",
+                        attrs::keyword(tag),
+                        attrs::tag_string(tag),
+                        x,
+                        crate::limits::MIN_SPACING_MM,
+                        crate::limits::MAX_SPACING_MM
+                    ));
+                    Ok(None)
+                }
+                None => Ok(None),
+            }
         };
         let spacing_between_slices = positive(tags::SPACING_BETWEEN_SLICES)?;
         let slice_thickness = positive(tags::SLICE_THICKNESS)?;
@@ -565,6 +620,21 @@ impl ImageHeader {
                 _ => None,
             }
         });
+        // PS3.3 C.11.2.1.2: WindowWidth is at least 1.
+        let window = match window {
+            Some((c, w)) if w >= 1.0 => Some((c, w)),
+            Some((c, w)) => {
+                warnings.push(format!(
+                    "the header window (center {c}, width {w}) has a width below 1; ignored"
+                ));
+                None
+            }
+            None => None,
+        };
+        if placements.iter().all(|p| p.orientation.is_none()) {
+            warnings
+                .push("no ImageOrientationPatient (0020,0037): axial slices assumed".to_string());
+        }
         Ok(ImageHeader {
             path: path.to_owned(),
             transfer_syntax: ts,

@@ -19,6 +19,19 @@
 /// object's functional groups reach four or five).
 pub const MAX_SEQUENCE_DEPTH: usize = 64;
 
+/// Smallest pixel or slice spacing accepted, mm (0.1 um; whole-slide
+/// microscopy is about 0.25 um).
+pub const MIN_SPACING_MM: f64 = 1e-4;
+
+/// Largest pixel or slice spacing accepted, mm (100 m).
+pub const MAX_SPACING_MM: f64 = 1e5;
+
+/// True when `mm` is a usable spacing: finite and within
+/// [`MIN_SPACING_MM`]..=[`MAX_SPACING_MM`].
+pub fn plausible_spacing(mm: f64) -> bool {
+    mm.is_finite() && (MIN_SPACING_MM..=MAX_SPACING_MM).contains(&mm)
+}
+
 /// Tolerance on ImageOrientationPatient: each direction cosine vector must
 /// have unit length, and the two must be orthogonal, within this much.
 pub const ORIENTATION_TOLERANCE: f64 = 1e-2;
@@ -44,10 +57,15 @@ impl Budget {
         }
     }
 
-    /// A sentence for error messages: `limit 12.0 GiB (half of physical memory; set RADLAB_MAX_MEMORY)`.
+    /// A clause for error messages: `the memory limit is 12.0 GiB (half of physical memory; ...)`.
     pub fn describe(&self) -> String {
+        format!("the memory limit is {}", self.limit())
+    }
+
+    /// The limit alone: `12.0 GiB (half of physical memory; set RADLAB_MAX_MEMORY to change it)`.
+    pub fn limit(&self) -> String {
         format!(
-            "the memory limit is {} ({}; set RADLAB_MAX_MEMORY to change it)",
+            "{} ({}; set RADLAB_MAX_MEMORY to change it)",
             human_bytes(u128::from(self.bytes)),
             self.from
         )
@@ -119,16 +137,44 @@ fn read_budget() -> Budget {
             from: "RADLAB_MAX_MEMORY",
         };
     }
-    match physical_memory() {
-        Some(m) => Budget {
-            bytes: m / 2,
-            from: "half of physical memory",
+    let physical = physical_memory().map(|m| (m / 2, "half of physical memory"));
+    let address_space = address_space_limit().map(|m| (m / 2, "half of the address-space limit"));
+    match (physical, address_space) {
+        (Some(p), Some(a)) if a.0 < p.0 => Budget {
+            bytes: a.0,
+            from: a.1,
         },
-        None => Budget {
+        (Some(p), _) => Budget {
+            bytes: p.0,
+            from: p.1,
+        },
+        (None, Some(a)) => Budget {
+            bytes: a.0,
+            from: a.1,
+        },
+        (None, None) => Budget {
             bytes: 4 << 30,
             from: "default, physical memory unknown",
         },
     }
+}
+
+/// The soft RLIMIT_AS of this process, when one is set.
+fn address_space_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct we own.
+        if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } == 0
+            && lim.rlim_cur != libc::RLIM_INFINITY
+        {
+            return Some(lim.rlim_cur as u64);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

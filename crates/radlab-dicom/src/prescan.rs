@@ -319,6 +319,17 @@ fn read_header(src: &mut dyn Source, pos: u64, enc: Enc) -> Result<Header, Bad> 
     }
 }
 
+/// Bytes per value of a binary VR: its values are read whole, so a length
+/// that is not a multiple leaves the parser out of step with the stream.
+fn binary_unit(vr: [u8; 2]) -> Option<u32> {
+    match &vr {
+        b"US" | b"SS" | b"OW" => Some(2),
+        b"UL" | b"SL" | b"FL" | b"AT" | b"OL" | b"OF" => Some(4),
+        b"FD" | b"SV" | b"UV" | b"OD" | b"OV" => Some(8),
+        _ => None,
+    }
+}
+
 /// The dictionary says this tag is a sequence (for implicit VR streams).
 fn dictionary_sequence(tag: u32) -> bool {
     dicom_dictionary_std::StandardDataDictionary
@@ -409,8 +420,14 @@ fn walk(src: &mut dyn Source, start: u64, enc0: Enc) -> Result<Walk, String> {
                 break;
             }
             if file_len - pos < 8 {
-                trailing(&mut quirks, pos, "too short for an element header".into());
-                break;
+                if pixel.is_some() || all_zero(src, pos) {
+                    trailing(&mut quirks, pos, "too short for an element header".into());
+                    break;
+                }
+                return Err(format!(
+                    "the file ends {} byte(s) into an element header at offset {pos} (truncated?)",
+                    file_len - pos
+                ));
             }
         } else if pos >= file_len {
             if let Some(Frame::Pixel { top: true }) = stack.last() {
@@ -430,9 +447,14 @@ fn walk(src: &mut dyn Source, start: u64, enc0: Enc) -> Result<Walk, String> {
         let h = match read_header(src, pos, enc) {
             Ok(h) => h,
             Err(Bad::Short) => {
-                if stack.is_empty() {
+                if stack.is_empty() && (pixel.is_some() || all_zero(src, pos)) {
                     trailing(&mut quirks, pos, "too short for an element header".into());
                     break;
+                }
+                if stack.is_empty() {
+                    return Err(format!(
+                        "the file ends inside the element header at offset {pos} (truncated?)"
+                    ));
                 }
                 return Err(format!(
                     "the file ends at offset {file_len} inside a sequence (truncated?)"
@@ -621,6 +643,16 @@ fn walk(src: &mut dyn Source, start: u64, enc0: Enc) -> Result<Walk, String> {
                 tag_text(h.tag)
             ));
         }
+        if let Some(unit) = vr.and_then(binary_unit) {
+            if h.len % unit != 0 {
+                return Err(format!(
+                    "element {} at offset {pos} is {} with {} bytes, not a multiple of {unit}",
+                    tag_text(h.tag),
+                    String::from_utf8_lossy(&vr.unwrap_or_default()),
+                    h.len
+                ));
+            }
+        }
         let e = defined_end(h.len)?;
         if top && is_pixel {
             pixel = Some(PixelDataInfo {
@@ -755,9 +787,9 @@ fn encoding_of(ts: &str) -> Option<Enc> {
 /// Guess the encoding of a bare data set from its first element, as
 /// pydicom's `force=True` does: a plausible group in little or big endian,
 /// then a valid VR or not.
-fn guess_bare(src: &mut dyn Source) -> Option<(Enc, &'static str)> {
+fn guess_bare(src: &mut dyn Source, at: u64) -> Option<(Enc, &'static str)> {
     let mut b = [0u8; 8];
-    src.read_at(0, &mut b).ok()?;
+    src.read_at(at, &mut b).ok()?;
     let le = u16::from_le_bytes([b[0], b[1]]);
     let be = u16::from_be_bytes([b[0], b[1]]);
     let plausible = |g: u16| matches!(g, 0x0008 | 0x0010 | 0x0018 | 0x0020 | 0x0028);
@@ -808,8 +840,8 @@ fn inflate(src: &mut dyn Source, start: u64, budget: &Budget) -> Result<Vec<u8>,
         .map_err(|e| format!("the deflated data set does not inflate: {e}"))?;
     if out.len() as u64 > limit {
         return Err(format!(
-            "the deflated data set inflates past {}",
-            budget.describe()
+            "the deflated data set inflates past the memory limit of {}",
+            budget.limit()
         ));
     }
     Ok(out)
@@ -829,7 +861,7 @@ pub fn sniff(head: &[u8]) -> Option<Framing> {
         Some(Framing::MetaOnly)
     } else {
         let mut s: &[u8] = head;
-        guess_bare(&mut s).map(|_| Framing::DataSetOnly)
+        guess_bare(&mut s, 0).map(|_| Framing::DataSetOnly)
     }
 }
 
@@ -853,6 +885,20 @@ pub fn prescan(src: &mut dyn Source, budget: &Budget) -> Result<Layout, Problem>
         (Framing::DataSetOnly, None)
     };
     let mut meta_elements = None;
+    // `DICM` followed straight by the data set (no meta group): read the data
+    // set as a bare one, from there.
+    let mut bare_from = 0;
+    let mut framing = framing;
+    let mut meta_start = meta_start;
+    if let Some(m) = meta_start {
+        let mut g = [0u8; 2];
+        if src.read_at(m, &mut g).is_ok() && g != [0x02, 0x00] {
+            quirks.push("`DICM` but no file meta group: the data set is read as a bare one".into());
+            bare_from = m;
+            meta_start = None;
+            framing = Framing::DataSetOnly;
+        }
+    }
     let (ts, dataset_start, enc) = match meta_start {
         Some(m) => {
             let meta = walk_meta(src, m).map_err(|e| match framing {
@@ -865,12 +911,12 @@ pub fn prescan(src: &mut dyn Source, budget: &Budget) -> Result<Layout, Problem>
             (meta.ts, meta.dataset_start, enc)
         }
         None => {
-            if n < 8 {
+            if len < bare_from + 8 {
                 return Err(Problem::NotDicom(format!(
                     "file is {len} bytes, too short for a DICOM file"
                 )));
             }
-            let Some((enc, ts)) = guess_bare(src) else {
+            let Some((enc, ts)) = guess_bare(src, bare_from) else {
                 return Err(Problem::NotDicom(
                     "no 'DICM' prefix at byte 128 and the bytes do not start a data set".into(),
                 ));
@@ -879,7 +925,7 @@ pub fn prescan(src: &mut dyn Source, budget: &Budget) -> Result<Layout, Problem>
                 "no preamble and no file meta group: read as a bare data set in {}",
                 crate::pixels::transfer_syntax_name(ts)
             ));
-            (ts.to_string(), 0, enc)
+            (ts.to_string(), bare_from, enc)
         }
     };
     if dicom_transfer_syntax_registry::TransferSyntaxRegistry

@@ -85,7 +85,26 @@ pub fn decode_frame(
             8 * bytes_per_sample
         ));
     }
-    planes.resize(pixels * bytes_per_sample, 0);
+    // A replicate run turns 2 bytes into at most 128, so a frame cannot
+    // decode to more than 64 times its size: refuse before allocating.
+    let want = pixels.checked_mul(bytes_per_sample).unwrap_or(usize::MAX);
+    if want / 64 > frame.len() {
+        return Err(format!(
+            "an RLE frame of {} bytes cannot hold {pixels} pixels of {} bits (RLE expands at most 64 times)",
+            frame.len(),
+            8 * bytes_per_sample
+        ));
+    }
+    if planes.len() < want {
+        planes
+            .try_reserve_exact(want - planes.len())
+            .map_err(|_| format!("cannot allocate {want} bytes for the RLE frame"))?;
+    }
+    if raw.len() < want {
+        raw.try_reserve_exact(want - raw.len())
+            .map_err(|_| format!("cannot allocate {want} bytes for the RLE frame"))?;
+    }
+    planes.resize(want, 0);
     for s in 0..segments {
         let start = word(s + 1);
         let end = if s + 1 < segments {

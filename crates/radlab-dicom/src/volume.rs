@@ -309,6 +309,33 @@ pub fn load_series_with(paths: &[PathBuf], options: &LoadOptions<'_>) -> Result<
         }
     }
 
+    // One in-plane spacing for the whole volume.
+    for h in &headers[1..] {
+        let same = match (h.pixel_spacing, h0.pixel_spacing) {
+            (Some((a, _)), Some((b, _))) => {
+                (0..2).all(|k| (a[k] - b[k]).abs() <= 1e-4 * b[k].abs().max(1e-3))
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            let show = |p: Option<([f64; 2], &str)>| match p {
+                Some((s, from)) => format!("{} {}\\{}", from, s[0], s[1]),
+                None => "no PixelSpacing".to_string(),
+            };
+            return Err(DicomError::Geometry {
+                path: h.path.clone(),
+                reason: format!(
+                    "mixed in-plane spacing: {} has {} but {} has {}",
+                    h.path.display(),
+                    show(h.pixel_spacing),
+                    h0.path.display(),
+                    show(h0.pixel_spacing)
+                ),
+            });
+        }
+    }
+
     // One entry per frame: (file index, frame index).
     let mut frames = Vec::new();
     let mut placements = Vec::new();
@@ -336,6 +363,19 @@ pub fn load_series_with(paths: &[PathBuf], options: &LoadOptions<'_>) -> Result<
         }
     })?;
 
+    if let Some(sp) = order
+        .spacing_mm
+        .filter(|s| !crate::limits::plausible_spacing(*s))
+    {
+        return Err(DicomError::Geometry {
+            path: h0.path.clone(),
+            reason: format!(
+                "ImagePositionPatient (0020,0032) puts the slices {sp:e} mm apart; a spacing must lie between {} and {} mm",
+                crate::limits::MIN_SPACING_MM,
+                crate::limits::MAX_SPACING_MM
+            ),
+        });
+    }
     let mut warnings = order.warnings.clone();
     let (z_spacing, z_from) = match order.spacing_mm {
         Some(s) => (s, "positions"),

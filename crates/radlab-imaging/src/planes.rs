@@ -53,7 +53,12 @@ fn stretch_rows(img: ArrayView2<u8>, factor: f64) -> Array2<u8> {
     if h == 0 || (factor - 1.0).abs() < 1e-6 {
         return img.to_owned();
     }
-    let nh = ((h as f64 * factor).round() as usize).max(1);
+    // Display planes are stretched to at most 8192 rows, so that an extreme
+    // spacing ratio cannot ask for an absurd image.
+    let nh = (h as f64 * factor)
+        .round()
+        .clamp(1.0, 8192.0_f64.max(h as f64)) as usize;
+    let factor = nh as f64 / h as f64;
     let mut out = Array2::<u8>::zeros((nh, w));
     for r in 0..nh {
         // Centre-aligned: output row r covers input (r + 0.5)/factor - 0.5.

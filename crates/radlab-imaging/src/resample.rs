@@ -39,7 +39,7 @@ pub fn resampled_shape(
     let bytes = largest * 4.0;
     if !bytes.is_finite() || bytes > budget.bytes as f64 {
         return Err(ImagingError::TooLarge(format!(
-            "resampling {shape:?} voxels at spacing {spacing:?} mm to {target:?} mm would make {:.0} x {:.0} x {:.0} voxels ([z, y, x]), {bytes:.3e} bytes; {}",
+            "resampling {shape:?} voxels at spacing {spacing:?} mm to {target:?} mm would make {:.4e} x {:.4e} x {:.4e} voxels ([z, y, x]), {bytes:.3e} bytes; {}",
             want[0],
             want[1],
             want[2],
@@ -223,7 +223,7 @@ mod size_tests {
         assert!(matches!(e, ImagingError::TooLarge(_)), "{e}");
         // 1000 mm voxels: 512 000 x 512 000 in plane, far past any budget.
         let e = resampled_shape([4, 512, 512], [1.0, 1000.0, 1000.0], [1.0; 3]).unwrap_err();
-        assert!(e.to_string().contains("512000 x 512000"), "{e}");
+        assert!(e.to_string().contains("5.1200e5 x 5.1200e5"), "{e}");
         assert_eq!(
             resampled_shape([10, 20, 20], [2.0, 0.5, 0.5], [1.0; 3]).unwrap(),
             [20, 10, 10]

@@ -217,6 +217,8 @@ pub struct LabelledScan {
     pub spacing: [f64; 3],
     /// Where it came from (a folder, or the generator and seed).
     pub source: String,
+    /// What the loader assumed or ignored (see `radlab_dicom::GeometryWarning`).
+    pub warnings: Vec<String>,
 }
 
 /// The sample cases read from their DICOM series and `labels.npy`, plus
@@ -243,6 +245,7 @@ pub fn labelled_sample_scans(negatives: usize) -> Result<Vec<LabelledScan>> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             spacing: vol.spacing,
+            warnings: vol.warnings.iter().map(|w| w.to_string()).collect(),
             hu: vol.voxels,
             labels: labels.mapv(u32::from),
             source: crate::display_path(&dir),
@@ -265,6 +268,7 @@ pub fn labelled_sample_scans(negatives: usize) -> Result<Vec<LabelledScan>> {
             labels: case.phantom.labels.mapv(u32::from),
             spacing: case.phantom.spacing,
             source: format!("radlab-synth seed {seed}, no nodules"),
+            warnings: Vec::new(),
         });
     }
     Ok(out)
@@ -373,6 +377,7 @@ pub fn user_scan(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "input".into()),
         spacing: vol.spacing,
+        warnings: vol.warnings.iter().map(|w| w.to_string()).collect(),
         hu: vol.voxels,
         labels: mask,
         source: crate::display_path(input),

@@ -190,7 +190,10 @@ fn run(args: Args) -> Result<()> {
     };
     let mut model = args.infer.load("nodule_segmenter")?;
     let card = model.card().clone();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = scans
+        .iter()
+        .flat_map(|s| s.warnings.iter().map(move |w| format!("{}: {w}", s.id)))
+        .collect();
     let want = card.preprocessing.spacing_mm.clone();
     for s in &scans {
         if want.len() == 3 && (0..3).any(|a| (s.spacing[a] - want[a]).abs() > 0.1 * want[a]) {
