@@ -171,6 +171,8 @@ fn address_space_limit() -> Option<u64> {
         if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } == 0
             && lim.rlim_cur != libc::RLIM_INFINITY
         {
+            // rlim_t is u64 on Linux, not on every Unix.
+            #[allow(clippy::unnecessary_cast)]
             return Some(lim.rlim_cur as u64);
         }
     }

@@ -87,7 +87,7 @@ pub fn decode_frame(
     }
     // A replicate run turns 2 bytes into at most 128, so a frame cannot
     // decode to more than 64 times its size: refuse before allocating.
-    let want = pixels.checked_mul(bytes_per_sample).unwrap_or(usize::MAX);
+    let want = pixels.saturating_mul(bytes_per_sample);
     if want / 64 > frame.len() {
         return Err(format!(
             "an RLE frame of {} bytes cannot hold {pixels} pixels of {} bits (RLE expands at most 64 times)",
