@@ -506,6 +506,20 @@ pub fn corpus(root: &Path) -> Vec<Case> {
         refuse(&["PixelSpacing"]),
     );
     b.slice_with(
+        "geometry/position-1e308",
+        |e| set(e, ds(IPP, "-1.7976931348623157e308\\0\\0")),
+        refuse(&["ImagePositionPatient"]),
+    );
+    let mut meta_only = vec![0u8; 128];
+    meta_only.extend(b"DICM");
+    meta_only.extend(meta(EXPLICIT_LE, true));
+    b.file(
+        "truncation/meta-group-only",
+        &meta_only,
+        refuse(&["no data set"]),
+        true,
+    );
+    b.slice_with(
         "rescale/slope-two-values",
         |e| set(e, ds(SLOPE, "1\\2")),
         refuse(&["RescaleSlope"]),

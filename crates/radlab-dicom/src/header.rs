@@ -392,6 +392,16 @@ impl ImageHeader {
                 3,
             )?
             .map(|v| [v[0], v[1], v[2]]);
+            // Patient coordinates beyond 10 km are no patient's: arithmetic
+            // on them would also overflow to infinity.
+            if let Some(p) = position.filter(|p| p.iter().any(|x| x.abs() > 1e7)) {
+                return Err(invalid(
+                    path,
+                    tags::IMAGE_POSITION_PATIENT,
+                    format!("{:e}\\{:e}\\{:e}", p[0], p[1], p[2]),
+                    "a coordinate beyond 1e7 mm".into(),
+                ));
+            }
             let orientation = frame_numbers(
                 path,
                 obj,
