@@ -835,15 +835,15 @@ fn inflate(src: &mut dyn Source, start: u64, budget: &Budget) -> Result<Vec<u8>,
         .map_err(|e| format!("reading the deflated data set: {e}"))?;
     let mut out = Vec::new();
     // Deflate reaches about 1000:1 on zeros; real data sets compress far
-    // less. Beyond 200:1 plus 256 MiB a data set is treated as a bomb, so
+    // less. Beyond 100:1 plus 64 MiB a data set is treated as a bomb, so
     // that a small file cannot take the whole budget.
-    let limit = budget.bytes.min((256 << 20) + 200 * n as u64);
+    let limit = budget.bytes.min((64 << 20) + 100 * n as u64);
     let mut dec = flate2::read::DeflateDecoder::new(&compressed[..]).take(limit + 1);
     dec.read_to_end(&mut out)
         .map_err(|e| format!("the deflated data set does not inflate: {e}"))?;
     if out.len() as u64 > limit {
         return Err(format!(
-            "the deflated data set of {n} bytes inflates past {} (200 times its size plus 256 MiB, within the memory limit of {})",
+            "the deflated data set of {n} bytes inflates past {} (100 times its size plus 64 MiB, within the memory limit of {})",
             crate::limits::human_bytes(u128::from(limit)),
             budget.limit()
         ));
