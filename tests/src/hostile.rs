@@ -39,7 +39,6 @@ pub struct Case {
 
 /// Explicit VR Little Endian.
 pub const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
-const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 const RLE: &str = "1.2.840.10008.1.2.5";
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 
@@ -227,10 +226,9 @@ fn nested_sequence(levels: usize) -> El {
         v.extend([0xFE, 0xFF, 0x00, 0xE0]);
         v.extend(UNDEFINED.to_le_bytes());
     }
-    for k in 0..levels {
+    for _ in 0..levels {
         v.extend([0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
         v.extend([0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
-        let _ = k;
     }
     // The outermost delimiter is the element's own end.
     El {
@@ -711,7 +709,6 @@ pub fn corpus(root: &Path) -> Vec<Case> {
         Expect::Warn(vec!["group length"]),
         false,
     );
-    let _ = IMPLICIT_LE;
 
     // Series poison: folders.
     let series = |dir: &Path, zs: &[f64]| -> Vec<PathBuf> {
@@ -742,7 +739,7 @@ pub fn corpus(root: &Path) -> Vec<Case> {
         structural: false,
     });
     let dir = root.join("series/sizes-mixed");
-    let files = series(&dir, &[0.0, 1.0, 2.0]);
+    series(&dir, &[0.0, 1.0, 2.0]);
     let mut els = ct_slice(3.0, "2.25.173205080756887729352744634150587236");
     set(&mut els, El::us((0x0028, 0x0010), 4));
     let last = els.len() - 1;
@@ -755,7 +752,6 @@ pub fn corpus(root: &Path) -> Vec<Case> {
         expect: refuse(&["mixed image sizes"]),
         structural: false,
     });
-    let _ = files;
     let dir = root.join("series/mixed-pixel-spacing");
     series(&dir, &[0.0, 1.0, 2.0]);
     let mut els = ct_slice(3.0, "2.25.173205080756887729352744634150587299");

@@ -43,44 +43,6 @@ pub fn has_dicom_signature(path: &Path) -> bool {
     crate::prescan::sniff(&head).is_some()
 }
 
-/// Check the 128-byte preamble and `DICM` prefix of a Part 10 file.
-///
-/// Returns [`DicomError::NotDicom`] for anything that is not a Part 10 file,
-/// [`DicomError::Io`] when the file cannot be read.
-pub fn check_part10(path: &Path) -> Result<()> {
-    let mut f = std::fs::File::open(path).map_err(|source| DicomError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut head = [0u8; 132];
-    let mut got = 0;
-    while got < head.len() {
-        match f.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(source) => {
-                return Err(DicomError::Io {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
-        }
-    }
-    if got < 132 {
-        return Err(DicomError::NotDicom {
-            path: path.to_owned(),
-            reason: format!("file is {got} bytes, shorter than the 132-byte preamble and prefix"),
-        });
-    }
-    if &head[128..132] != b"DICM" {
-        return Err(DicomError::NotDicom {
-            path: path.to_owned(),
-            reason: "no 'DICM' prefix at byte 128".into(),
-        });
-    }
-    Ok(())
-}
-
 /// `DICM` and a file meta group length (0002,0000) of `len` bytes: the
 /// pre-scan measured the group, so a missing or wrong length in the file
 /// does not mislead dicom-object's meta parser.

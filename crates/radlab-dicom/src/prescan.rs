@@ -92,13 +92,6 @@ pub struct Layout {
     pub quirks: Vec<String>,
 }
 
-impl Layout {
-    /// True when the data set bytes are explicit-VR little endian in `inflated`.
-    pub fn is_deflated(&self) -> bool {
-        self.inflated.is_some()
-    }
-}
-
 /// Why a file cannot be walked. `NotDicom` when nothing in it looks like
 /// DICOM; `Malformed` when it does but its structure is broken.
 #[derive(Debug, Clone, PartialEq)]
@@ -376,7 +369,6 @@ fn walk(src: &mut dyn Source, start: u64, enc0: Enc) -> Result<Walk, String> {
     let mut pixel: Option<PixelDataInfo> = None;
     let mut in_pixel_seen_bot = false;
     let mut quirks = Vec::new();
-    let mut last_top: Option<u32> = None;
     let mut data_end = start;
     let trailing = |quirks: &mut Vec<String>, at: u64, why: String| {
         quirks.push(format!(
@@ -587,7 +579,6 @@ fn walk(src: &mut dyn Source, start: u64, enc0: Enc) -> Result<Walk, String> {
                 }
                 return Err(format!("offset {pos}: {why}"));
             }
-            last_top = Some(h.tag);
         } else if (h.tag >> 16) == 0xFFFE {
             return Err(format!(
                 "offset {pos}: delimiter {} where a data element was expected",
@@ -664,7 +655,6 @@ fn walk(src: &mut dyn Source, start: u64, enc0: Enc) -> Result<Walk, String> {
         }
         pos = e;
     }
-    let _ = last_top;
     Ok(Walk {
         data_end,
         pixel_data: pixel,
@@ -1077,7 +1067,6 @@ mod tests {
     fn zero_padding_after_pixel_data_is_ignored() {
         let mut ds = el((0x0008, 0x0060), b"CS", b"CT");
         ds.extend(el((0x7FE0, 0x0010), b"OW", &[1, 2, 3, 4]));
-        let end = 132 + 28 + ds.len() as u64 - 132 - 28;
         let mut f = part10(&ds);
         let data_len = f.len() as u64;
         f.extend(vec![0u8; 10_000]);
@@ -1090,7 +1079,6 @@ mod tests {
             l.quirks
         );
         assert_eq!(l.pixel_data.unwrap().value_len, 4);
-        let _ = end;
     }
 
     #[test]
