@@ -242,9 +242,9 @@ pub fn bench(root: &Path, opts: &Options) -> Result<()> {
         "-p",
         "radlab-bench",
     ]))?;
-    let exe = root.join("target/release/radlab-bench");
-    let data = root
-        .join("target/bench-data")
+    let exe = crate::provision::target_dir(root).join("release/radlab-bench");
+    let data = crate::provision::target_dir(root)
+        .join("bench-data")
         .join(if opts.check { "tiny" } else { "full" });
     let mut generate = Command::new(&exe);
     generate.args(["gen", "--data"]).arg(&data);
@@ -433,7 +433,7 @@ pub fn bench(root: &Path, opts: &Options) -> Result<()> {
     let table = markdown(&results, memcpy_gbps, read_gbps, opts);
     println!("{table}");
     let out_dir = if opts.check {
-        root.join("target/bench-check")
+        crate::provision::target_dir(root).join("bench-check")
     } else {
         root.join("bench")
     };

@@ -63,7 +63,7 @@ pub fn marked_commands(page: &str, text: &str) -> Vec<DocCommand> {
 }
 
 fn mdbook(root: &Path) -> Result<PathBuf> {
-    let local = root.join("target/tools/bin/mdbook");
+    let local = crate::provision::target_dir(root).join("tools/bin/mdbook");
     for candidate in [PathBuf::from("mdbook"), local.clone()] {
         let ok = Command::new(&candidate)
             .arg("--version")
@@ -85,7 +85,7 @@ fn mdbook(root: &Path) -> Result<PathBuf> {
             MDBOOK_VERSION,
             "--root",
         ])
-        .arg(root.join("target/tools")))?;
+        .arg(crate::provision::target_dir(root).join("tools")))?;
     Ok(local)
 }
 

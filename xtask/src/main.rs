@@ -194,7 +194,7 @@ fn run_cli(cli: Cli) -> Result<()> {
 /// Phantom data -> trained ONNX models with cards -> golden outputs and the
 /// MONAI sliding-window fixture.
 fn models(root: &std::path::Path) -> Result<()> {
-    let data = root.join("target/models-data");
+    let data = crate::provision::target_dir(root).join("models-data");
     run(cargo()
         .current_dir(root)
         .args([
@@ -244,7 +244,7 @@ fn fuzz(root: &std::path::Path, seconds: u64, seed: u64) -> Result<()> {
         "radlab-fuzz",
     ]))?;
     let tp = provision::third_party(root)?;
-    let exe = root.join("target/debug/radlab-fuzz");
+    let exe = crate::provision::target_dir(root).join("debug/radlab-fuzz");
     let mut cmd = Command::new(&exe);
     cmd.current_dir(root)
         .args([
@@ -254,7 +254,7 @@ fn fuzz(root: &std::path::Path, seconds: u64, seed: u64) -> Result<()> {
             &seed.to_string(),
         ])
         .arg("--out")
-        .arg(root.join("target/fuzz"))
+        .arg(crate::provision::target_dir(root).join("fuzz"))
         .arg(root.join("sample_data/case-001"))
         .arg(root.join("sample_data/case-004"));
     for sub in [

@@ -25,7 +25,7 @@ const FLAGS: [&str; 7] = [
 /// Build a portfolio from fresh lab outputs and check it in Chromium.
 pub fn check(root: &Path) -> Result<()> {
     provision::debian(&[("chromium", "chromium")], "Chromium (portfolio check)")?;
-    let base = root.join("target/portfolio-check");
+    let base = crate::provision::target_dir(root).join("portfolio-check");
     if base.exists() {
         std::fs::remove_dir_all(&base)
             .with_context(|| format!("{}: cannot clear", base.display()))?;

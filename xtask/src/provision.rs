@@ -23,9 +23,19 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Cargo's target folder: `CARGO_TARGET_DIR` when set (a relative one is
+/// taken from the workspace root, as cargo does), else `target/`. Built
+/// binaries, venvs and downloaded data all live there.
+pub fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
 /// The folder third-party DICOM is unpacked into.
 pub fn third_party_dir(root: &Path) -> PathBuf {
-    root.join("target").join("third-party")
+    target_dir(root).join("third-party")
 }
 
 fn python() -> &'static str {
@@ -85,7 +95,7 @@ for name in sorted(os.listdir(wheels)):
 
 /// A Python virtual environment under target/ with the pinned peers of `requirements`.
 pub fn venv(root: &Path, name: &str, requirements: &Path) -> Result<PathBuf> {
-    let dir = root.join("target").join(name);
+    let dir = target_dir(root).join(name);
     let py = dir.join("bin").join("python");
     let stamp = dir.join("requirements.stamp");
     let want = std::fs::read_to_string(requirements)?;

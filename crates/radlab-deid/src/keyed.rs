@@ -54,7 +54,11 @@ impl Key {
         let bytes =
             std::fs::read(path).map_err(|e| DeidError::Key(format!("{}: {e}", path.display())))?;
         let trimmed = bytes.trim_ascii();
-        Key::new(trimmed).map_err(|e| DeidError::Key(format!("{}: {e}", path.display())))
+        // Key::new's message already says "key: ..."; add only the file.
+        Key::new(trimmed).map_err(|e| match e {
+            DeidError::Key(why) => DeidError::Key(format!("{}: {why}", path.display())),
+            other => other,
+        })
     }
 
     /// A short public fingerprint (first 12 hex digits of a keyed hash of a

@@ -9,13 +9,15 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DicomError {
     /// The path could not be read at all (missing, permission, not a file).
-    #[error("{path}: cannot read: {source}")]
+    //
+    // The I/O error is part of the message and deliberately not a `source`:
+    // an error chain printed with `{:#}` would otherwise say it twice.
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The underlying I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not a DICOM Part 10 file (no `DICM` prefix or unreadable meta group).
     #[error("{path}: not a DICOM file ({reason})")]

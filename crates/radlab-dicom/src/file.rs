@@ -73,9 +73,9 @@ fn malformed(path: &Path, reason: String) -> DicomError {
 /// that passed: lengths inside the file, nesting bounded, trailing bytes
 /// cut off. `header_only` stops before Pixel Data.
 fn open_checked(path: &Path, header_only: bool) -> Result<Opened> {
-    let io = |source| DicomError::Io {
+    let io = |error| DicomError::Io {
         path: path.to_owned(),
-        source,
+        error,
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;

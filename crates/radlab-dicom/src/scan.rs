@@ -139,7 +139,7 @@ pub fn scan(dir: &Path) -> Result<ScanReport> {
                 .path()
                 .map(Path::to_owned)
                 .unwrap_or_else(|| dir.to_owned()),
-            source: e
+            error: e
                 .into_io_error()
                 .unwrap_or_else(|| std::io::Error::other("walk failed")),
         })?;

@@ -509,9 +509,9 @@ pub fn load_path_with(
     series: Option<&str>,
     options: &LoadOptions<'_>,
 ) -> Result<Volume> {
-    let meta = std::fs::metadata(path).map_err(|source| DicomError::Io {
+    let meta = std::fs::metadata(path).map_err(|error| DicomError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     if meta.is_file() {
         return load_series_with(&[path.to_owned()], options);

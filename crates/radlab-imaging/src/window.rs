@@ -259,18 +259,29 @@ impl Window {
         }
     }
 
-    /// Fraction of values clipped low (output 0 by the limit rule) and high (output 255).
+    /// Fractions of the values this window shows as pure black (output 0)
+    /// and pure white (output 255), measured on the output of [`Self::to_u8`]
+    /// so they hold for every function: SIGMOID reaches 0 and 255 only far
+    /// outside LINEAR's limits.
+    ///
+    /// ```
+    /// use radlab_imaging::{VoiFunction, Window};
+    /// let w = Window::new(40.0, 400.0, VoiFunction::Linear).unwrap();
+    /// assert_eq!(w.clipped_fractions(&[-1000.0, 40.0, 40.0, 3000.0]), (0.25, 0.25));
+    /// let s = Window::new(40.0, 400.0, VoiFunction::Sigmoid).unwrap();
+    /// assert_eq!(s.clipped_fractions(&[-200.0, 40.0, 280.0]), (0.0, 0.0));
+    /// ```
     pub fn clipped_fractions(&self, values: &[f32]) -> (f64, f64) {
         if values.is_empty() {
             return (0.0, 0.0);
         }
-        let (lo, hi) = self.limits();
         let (l, h) = values
             .par_chunks(1 << 16)
             .map(|c| {
-                c.iter().fold((0usize, 0usize), |(l, h), &x| {
-                    let x = f64::from(x);
-                    (l + usize::from(x <= lo), h + usize::from(x > hi))
+                let mut out = vec![0u8; c.len()];
+                self.to_u8_slice(c, &mut out);
+                out.iter().fold((0usize, 0usize), |(l, h), &y| {
+                    (l + usize::from(y == 0), h + usize::from(y == 255))
                 })
             })
             .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));

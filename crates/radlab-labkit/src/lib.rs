@@ -47,6 +47,14 @@ pub struct InferArgs {
 }
 
 impl InferArgs {
+    /// Refuse `--device cuda` on a machine without CUDA before any work is
+    /// done, so a lab whose model step comes late (or is optional) cannot
+    /// finish with exit code 0 after ignoring the request.
+    pub fn check(&self) -> Result<()> {
+        radlab_infer::device::flavour_for(self.device)?;
+        Ok(())
+    }
+
     /// Load one of the bundled models by card name (e.g. `nodule_classifier`),
     /// saying on stderr where it runs.
     pub fn load(&self, card: &str) -> Result<radlab_infer::Model> {
@@ -107,9 +115,9 @@ pub fn load_volume(
     input: &Path,
     series: Option<&str>,
 ) -> Result<(radlab_dicom::Volume, Option<radlab_dicom::ScanReport>), radlab_dicom::DicomError> {
-    let meta = std::fs::metadata(input).map_err(|source| radlab_dicom::DicomError::Io {
+    let meta = std::fs::metadata(input).map_err(|error| radlab_dicom::DicomError::Io {
         path: input.to_owned(),
-        source,
+        error,
     })?;
     if meta.is_file() {
         return Ok((load_files(&[input.to_owned()])?, None));

@@ -86,7 +86,11 @@ struct Scores {
     ece_ci: (f64, f64),
     mce: f64,
     ace: f64,
+    /// Summed over the classes: `mean_i sum_k (p_ik - y_ik)^2`.
     brier: f64,
+    /// Binary problems only: scikit-learn's `brier_score_loss`,
+    /// `mean_i (p_i1 - y_i)^2`, half of `brier`.
+    brier_positive: Option<f64>,
     nll: f64,
     accuracy: f64,
 }
@@ -314,6 +318,14 @@ fn read_labels(path: &Path, classes: usize) -> Result<Vec<usize>> {
 
 fn user_splits(args: &Args, logits: &Path, labels: &Path) -> Result<(Split, Split)> {
     let m = read_matrix(logits)?;
+    // One column of values all inside [0, 1] is a column of sigmoid outputs,
+    // not logits: a real logit column goes negative for every negative case.
+    if m.ncols() == 1 && m.iter().all(|v| (0.0..=1.0).contains(v)) {
+        bail!(bad(format!(
+            "{}: every value of its one column is in [0, 1]; these look like sigmoid probabilities, and temperature scaling needs logits (pass log(p / (1 - p)), or the model's raw outputs)",
+            logits.display()
+        )));
+    }
     let m = if m.ncols() == 1 {
         two_class(&m.column(0).to_vec())
     } else {
@@ -405,6 +417,15 @@ fn scores(
             Reduction::Average,
         )?,
         brier: brier(probs.view(), labels)?,
+        brier_positive: (probs.ncols() == 2).then(|| {
+            probs
+                .column(1)
+                .iter()
+                .zip(labels)
+                .map(|(&p, &l)| (p - f64::from(u8::from(l == 1))).powi(2))
+                .sum::<f64>()
+                / labels.len() as f64
+        }),
         nll: nll(probs.view(), labels)?,
         accuracy,
     })
@@ -415,6 +436,7 @@ fn softmax_t(logits: &Array2<f64>, t: f64) -> Array2<f64> {
 }
 
 fn run(args: Args) -> Result<()> {
+    args.infer.check()?;
     if args.bins == 0 || args.bins > 1000 {
         bail!(bad(format!("--bins {}: choose 1 to 1000", args.bins)));
     }
@@ -717,18 +739,20 @@ fn narrate(r: &Report) {
     println!();
     println!("On the test split:");
     println!(
-        "  {:<18} {:>8} {:>17} {:>7} {:>7} {:>7} {:>7} {:>9}",
-        "", "ECE", "95% interval", "MCE", "ACE", "Brier", "NLL", "accuracy"
+        "  {:<18} {:>8} {:>17} {:>7} {:>7} {:>7} {:>8} {:>7} {:>9}",
+        "", "ECE", "95% interval", "MCE", "ACE", "Brier", "sklearn", "NLL", "accuracy"
     );
     let row = |name: &str, s: &Scores| {
         println!(
-            "  {:<18} {:>8.4} {:>17} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>9.4}",
+            "  {:<18} {:>8.4} {:>17} {:>7.4} {:>7.4} {:>7.4} {:>8} {:>7.4} {:>9.4}",
             name,
             s.ece,
             format!("[{:.4}, {:.4}]", s.ece_ci.0, s.ece_ci.1),
             s.mce,
             s.ace,
             s.brier,
+            s.brier_positive
+                .map_or_else(|| "-".to_string(), |b| format!("{b:.4}")),
             s.nll,
             s.accuracy
         );
@@ -738,8 +762,12 @@ fn narrate(r: &Report) {
     if let Some(p) = &r.after_platt {
         row("Platt", p);
     }
+    println!("  (ACE: equal-mass bins, classwise, unweighted mean.");
     println!(
-        "  (ACE: equal-mass bins, classwise, unweighted mean; accuracy is unchanged by construction)"
+        "   Brier: summed over the classes, mean of sum_k (p_k - y_k)^2; 'sklearn' is scikit-learn's brier_score_loss, (p_1 - y)^2 only, half of it on two classes."
+    );
+    println!(
+        "   Temperature keeps the accuracy by construction (dividing by T > 0 keeps the argmax); Platt does not: its bias moves the 0.5 threshold.)"
     );
     println!();
     println!("The same test predictions, four libraries' ECE conventions:");

@@ -190,6 +190,9 @@ fn config(args: &Args) -> Result<(Config, bool)> {
 }
 
 fn run(args: Args) -> Result<()> {
+    if !args.skip_model {
+        args.infer.check()?;
+    }
     let input = args.input.clone().unwrap_or_else(kit::sample_data_dir);
     if !input.exists() {
         bail!(bad(format!("{}: no such file or folder", input.display())));

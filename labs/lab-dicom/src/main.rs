@@ -310,6 +310,9 @@ fn mask_info(input: &Path, vol: &Volume) -> Option<MaskInfo> {
 }
 
 fn run(args: Args) -> Result<()> {
+    if !args.skip_model {
+        args.infer.check()?;
+    }
     let input = args.input.clone().unwrap_or_else(kit::default_series_dir);
     // Read everything first: bad input must fail before anything is written.
     let (vol, scan) = kit::load_volume(&input, args.series.as_deref())?;
@@ -503,18 +506,20 @@ fn print_report(r: &Report) {
         }
     }
     println!();
-    println!("Geometry (arrays are [z, y, x]; spacing (z, y, x) mm; positions LPS mm)");
-    println!("  shape            {:?}", r.shape);
     println!(
-        "  spacing mm       [{:.4}, {:.4}, {:.4}]",
+        "Geometry (arrays and spacing in array order [z, y, x]; patient positions and directions (x, y, z) in LPS mm)"
+    );
+    println!("  shape [z, y, x]       {:?}", r.shape);
+    println!(
+        "  spacing [z, y, x] mm  [{:.4}, {:.4}, {:.4}]",
         r.spacing_mm[0], r.spacing_mm[1], r.spacing_mm[2]
     );
     println!(
-        "  origin (LPS mm)  [{:.2}, {:.2}, {:.2}]",
+        "  origin (x, y, z) LPS  ({:.2}, {:.2}, {:.2}) mm",
         r.origin[0], r.origin[1], r.origin[2]
     );
     println!(
-        "  row / col / normal  {:?} / {:?} / {:?}  ({})",
+        "  row / col / normal (x, y, z)  {:?} / {:?} / {:?}  ({})",
         r.row_dir, r.col_dir, r.slice_dir, r.plane
     );
     println!(

@@ -605,6 +605,7 @@ fn write_csvs(p: &Problem, out: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn run(args: Args) -> Result<()> {
+    args.infer.check()?;
     if !(args.candidate_threshold > 0.0 && args.candidate_threshold < 1.0) {
         bail!(bad(format!(
             "--candidate-threshold {}: must be strictly between 0 and 1",

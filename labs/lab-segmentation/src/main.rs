@@ -172,6 +172,7 @@ fn overlay_slice(reference: ArrayView3<bool>, pred: ArrayView3<bool>) -> usize {
 }
 
 fn run(args: Args) -> Result<()> {
+    args.infer.check()?;
     if !(args.threshold > 0.0 && args.threshold < 1.0) {
         bail!(kit::BadInput(format!(
             "--threshold {}: must be strictly between 0 and 1",
@@ -349,10 +350,10 @@ fn narrate(r: &Report, args: &Args) {
     }
     println!();
     println!(
-        "{:<14} {:>7} {:>7} {:>7} {:>7} {:>6} {:>9} {:>8} {:>8} {:>8}",
+        "{:<14} {:>7} {:>10} {:>7} {:>7} {:>6} {:>9} {:>8} {:>8} {:>8}",
         "case",
         "lesions",
-        "found",
+        "components",
         "Dice",
         "IoU",
         "sens",
@@ -364,7 +365,7 @@ fn narrate(r: &Report, args: &Args) {
     for c in &r.cases {
         // Dice and IoU under the nnU-Net convention in the table; all three below.
         println!(
-            "{:<14} {:>7} {:>7} {:>7} {:>7} {:>6} {:>9} {:>8} {:>8} {:>8}",
+            "{:<14} {:>7} {:>10} {:>7} {:>7} {:>6} {:>9} {:>8} {:>8} {:>8}",
             c.id,
             c.reference_lesions,
             c.predicted_components,
@@ -378,7 +379,7 @@ fn narrate(r: &Report, args: &Args) {
         );
     }
     println!(
-        "(\"found\" counts connected components of the prediction, 26-connected; Dice/IoU here use the nnU-Net convention)"
+        "(lesions: reference nodules; components: connected regions of the prediction, 26-connected, not lesions matched; Dice/IoU here use the nnU-Net convention)"
     );
     println!();
     println!("Mean over cases under each empty-mask convention:");

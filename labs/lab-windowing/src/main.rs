@@ -219,6 +219,9 @@ fn chosen_windows(args: &Args) -> Result<Vec<(String, Window, String)>> {
 }
 
 fn run(args: Args) -> Result<()> {
+    if !args.skip_model {
+        args.infer.check()?;
+    }
     if !(args.isotropic.is_finite() && args.isotropic > 0.0) {
         bail!(kit::BadInput(format!(
             "--isotropic {}: the spacing must be a positive number of mm",
