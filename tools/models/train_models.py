@@ -53,14 +53,18 @@ class Classifier(nn.Module):
 
 
 class Segmenter(nn.Module):
-    """Dilated 3-D convolutions: receptive field 15 voxels, any input size."""
+    """Dilated 3-D convolutions: receptive field 31 voxels, any input size.
 
-    def __init__(self, ch=8):
+    Wide enough to see a vessel run on past a bright spot (a nodule ends, a
+    vessel does not) and a line of burned-in text for what it is."""
+
+    def __init__(self, ch=12):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv3d(1, ch, 3, padding=1), nn.ReLU(),
             nn.Conv3d(ch, ch, 3, padding=2, dilation=2), nn.ReLU(),
             nn.Conv3d(ch, ch, 3, padding=4, dilation=4), nn.ReLU(),
+            nn.Conv3d(ch, ch, 3, padding=8, dilation=8), nn.ReLU(),
             nn.Conv3d(ch, 1, 1),
         )
 
@@ -138,8 +142,8 @@ def train_segmenter(data):
     model = Segmenter()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     bce = nn.BCELoss()
-    iterations = 1500
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1000, gamma=0.3)
+    iterations = int(__import__("os").environ.get("RADLAB_SEG_ITERATIONS", "3000"))
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=iterations * 2 // 3, gamma=0.3)
     for it in range(iterations):
         idx = rng.choice(len(x), size=4, replace=False)
         k = int(rng.integers(4))
@@ -284,7 +288,7 @@ def main():
     print("segmenter", seg_metrics, flush=True)
     write_card(out / "nodule_segmenter.toml", {
         "name": "nodule-segmenter",
-        "description": "Fully convolutional 3-D network (dilated convolutions, receptive field 15 voxels) -> per-voxel nodule probability on the input grid; any input size.",
+        "description": "Fully convolutional 3-D network (dilated convolutions, receptive field 31 voxels) -> per-voxel nodule probability on the input grid; any input size.",
         "task": "segmentation",
         "file": seg_path.name,
         "sha256": sha256(seg_path),

@@ -67,14 +67,17 @@ fn find(id: &str) -> Result<Lab> {
     })
 }
 
+/// The workspace whose exercise files are graded and rebuilt:
+/// `RADLAB_WORKSPACE` when set, else the one this binary was built from.
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    match std::env::var_os("RADLAB_WORKSPACE") {
+        Some(ws) if !ws.is_empty() => PathBuf::from(ws),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    }
 }
 
 fn exercise_path(id: &str) -> PathBuf {
-    std::env::var_os("RADLAB_WORKSPACE")
-        .map(PathBuf::from)
-        .unwrap_or_else(workspace_root)
+    workspace_root()
         .join("labs")
         .join(id)
         .join("src/exercise.rs")
@@ -100,6 +103,9 @@ enum Cmd {
         /// Print one JSON document with every lab's results.
         #[arg(long)]
         json: bool,
+        /// Where each lab's grade.json goes: DIR/<lab>/grade.json (the folder `portfolio --results` reads).
+        #[arg(long, default_value = "out", value_name = "DIR")]
+        out: PathBuf,
     },
     /// Re-grade a lab each time its exercise file is saved (Ctrl-C to stop).
     Watch {
@@ -138,7 +144,7 @@ fn main() -> ExitCode {
     kit::init_logging(0);
     kit::exit_code(match Cli::parse().cmd {
         Cmd::List => list(),
-        Cmd::Grade { all, json } => grade_all(all, json),
+        Cmd::Grade { all, json, out } => grade_all(all, json, &out),
         Cmd::Watch { lab, poll } => watch(&lab, poll),
         Cmd::Reset { lab, yes } => reset(&lab, yes),
         Cmd::Runtime { device } => runtime(device),
@@ -159,14 +165,23 @@ fn portfolio_command(results: &Path, out: &Path) -> Result<()> {
         let meta = LabMeta::parse(lab.sources.lab_toml)?;
         entries.push(portfolio::collect(lab.id, meta, results));
     }
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(workspace_root())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown (not a git checkout)".into());
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(workspace_root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    // A commit with uncommitted changes is not the code that made the page.
+    let commit = match git(&["rev-parse", "HEAD"]) {
+        Some(head) => match git(&["status", "--porcelain", "--untracked-files=no"]) {
+            Some(changes) if !changes.is_empty() => format!("{head}-dirty"),
+            _ => head,
+        },
+        None => "unknown (not a git checkout)".into(),
+    };
     let prov = portfolio::Provenance {
         toolkit_version: env!("CARGO_PKG_VERSION").into(),
         commit,
@@ -246,11 +261,20 @@ fn list() -> Result<()> {
     Ok(())
 }
 
-fn grade_all(all: bool, json: bool) -> Result<()> {
+fn grade_all(all: bool, json: bool, out_root: &Path) -> Result<()> {
     if !all {
         bail!(kit::BadInput(
             "use `radlab grade --all`, or `cargo run -p lab-X -- grade` for one lab".into()
         ));
+    }
+    let stale: Vec<String> = labs()
+        .iter()
+        .filter_map(|l| {
+            radlab_grade::stale_exercise(l.sources, l.id, "cargo run -p radlab-cli -- grade --all")
+        })
+        .collect();
+    if !stale.is_empty() {
+        bail!(kit::BadInput(stale.join("\n")));
     }
     let path = kit::progress_path();
     let mut progress = Progress::load(&path)?;
@@ -258,7 +282,7 @@ fn grade_all(all: bool, json: bool) -> Result<()> {
     for lab in labs() {
         let r = (lab.grade_exercise)();
         progress.record(&r);
-        let out = PathBuf::from("out").join(lab.id);
+        let out = out_root.join(lab.id);
         kit::prepare_out_dir(&out)?;
         kit::write_json(&out.join("grade.json"), &r)?;
         results.push(r);
@@ -296,7 +320,10 @@ fn grade_all(all: bool, json: bool) -> Result<()> {
         m += r.max_score;
     }
     println!("{:<16} {:>4}/{:<4}", "total", s, m);
-    println!("details: cargo run -p lab-X -- grade; results in out/lab-X/grade.json");
+    println!(
+        "details: cargo run -p lab-X -- grade; results in {}/lab-X/grade.json",
+        out_root.display()
+    );
     Ok(())
 }
 

@@ -19,6 +19,14 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub mod integrity;
+
+/// The share of each task's points its visible checks carry; the hidden
+/// checks (randomised properties, edge cases, end-to-end runs) carry the
+/// rest, so that answers hard-coded for what the learner sees score at most
+/// this much.
+pub const VISIBLE_SHARE: f64 = 0.25;
+
 /// Errors of the grading engine.
 #[derive(Debug, thiserror::Error)]
 pub enum GradeError {
@@ -145,6 +153,10 @@ pub struct Results {
     pub checksums: Checksums,
     /// When, RFC 3339 UTC.
     pub timestamp: String,
+    /// Tasks whose exercise function reaches the reference implementations
+    /// (each scores 0).
+    #[serde(default)]
+    pub integrity: Vec<integrity::Finding>,
 }
 
 impl Results {
@@ -192,6 +204,22 @@ pub struct LabMeta {
     pub topics: Vec<String>,
     /// Tasks.
     pub tasks: Vec<TaskMeta>,
+    /// What an exercise may not name.
+    #[serde(default)]
+    pub integrity: IntegrityMeta,
+}
+
+/// lab.toml's `[integrity]`: the paths of the implementations the tasks
+/// mirror (besides [`integrity::ALWAYS_FORBIDDEN`]), and the types under
+/// them an exercise may still use.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+pub struct IntegrityMeta {
+    /// E.g. `radlab_imaging`.
+    #[serde(default)]
+    pub forbidden: Vec<String>,
+    /// E.g. `radlab_metrics::segmentation::EmptyPolicy`.
+    #[serde(default)]
+    pub allowed: Vec<String>,
 }
 
 impl LabMeta {
@@ -286,6 +314,8 @@ pub struct Subject<'a> {
     pub implementation: &'a str,
     /// The exercise file as compiled.
     pub exercise_source: &'a str,
+    /// The shipped stubs (their `todo!("task")` say which function is which task).
+    pub pristine_source: &'a str,
     /// The grader sources as compiled.
     pub grader_sources: &'a [&'a str],
     /// SHA-256 of the grader sources as shipped (recorded at release).
@@ -302,18 +332,36 @@ pub fn grade<T: ?Sized + Sync + 'static>(
     let start = Instant::now();
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
+    let weights = check_points(checks);
+    let findings = if subject.implementation == "exercise" {
+        integrity::scan(
+            subject.exercise_source,
+            subject.pristine_source,
+            &subject.meta.integrity.forbidden,
+            &subject.meta.integrity.allowed,
+        )
+    } else {
+        Vec::new()
+    };
     let mut tests = Vec::new();
     for (i, c) in checks.iter().enumerate() {
-        let outcome = run_one(c, imp, limit);
+        let points = weights[i];
+        let outcome = match findings.iter().find(|f| f.task == c.task) {
+            Some(f) => Err(format!(
+                "not graded: {}() reaches `{}` ({}), the implementation this task is graded against; the task scores 0 until the exercise solves it itself",
+                f.function, f.through, f.via
+            )),
+            None => run_one(c, imp, limit),
+        };
         let (score, status, output) = match outcome {
-            Ok(detail) => (c.points, "passed", detail),
+            Ok(detail) => (points, "passed", detail),
             Err(msg) => (0.0, "failed", msg),
         };
         tests.push(TestResult {
             name: c.id.to_string(),
             number: (i + 1).to_string(),
             score,
-            max_score: c.points,
+            max_score: points,
             status: status.to_string(),
             output,
             tags: vec![
@@ -347,7 +395,38 @@ pub fn grade<T: ?Sized + Sync + 'static>(
             grader_sha256_shipped: subject.grader_sha256_shipped.to_string(),
         },
         timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        integrity: findings,
     }
+}
+
+/// The points each check is worth: a task's visible checks share
+/// [`VISIBLE_SHARE`] of the task's points and its hidden checks the rest,
+/// each in proportion to its declared `points`. A task with checks of one
+/// visibility only keeps the declared points.
+pub fn check_points<T: ?Sized>(checks: &[Check<T>]) -> Vec<f64> {
+    let mut sums: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for c in checks {
+        let e = sums.entry(c.task).or_default();
+        match c.visibility {
+            Visibility::Visible => e.0 += c.points,
+            Visibility::Hidden => e.1 += c.points,
+        }
+    }
+    checks
+        .iter()
+        .map(|c| {
+            let (v, h) = sums[c.task];
+            if v == 0.0 || h == 0.0 {
+                return c.points;
+            }
+            let total = v + h;
+            let share = match c.visibility {
+                Visibility::Visible => VISIBLE_SHARE * total / v,
+                Visibility::Hidden => (1.0 - VISIBLE_SHARE) * total / h,
+            };
+            c.points * share
+        })
+        .collect()
 }
 
 /// Print the per-check table a learner reads.
@@ -360,7 +439,7 @@ pub fn print_table(results: &Results, meta: &LabMeta) {
         meta.title, meta.id, results.implementation
     );
     println!(
-        "  {:<4} {:<40} {:<22} {:>7}  result",
+        "  {:<4} {:<40} {:<22} {:>11}  result",
         "#", "check", "task", "points"
     );
     let by_task = results.by_task();
@@ -374,12 +453,12 @@ pub fn print_table(results: &Results, meta: &LabMeta) {
     for t in &results.tests {
         let mark = if t.status == "passed" { "ok" } else { "FAIL" };
         println!(
-            "  {:<4} {:<40} {:<22} {:>3}/{:<3}  {mark}{}",
+            "  {:<4} {:<40} {:<22} {:>5}/{:<5}  {mark}{}",
             t.number,
             t.name,
             t.tags[0],
-            t.score,
-            t.max_score,
+            points(t.score),
+            points(t.max_score),
             if t.visibility == "hidden" {
                 " (hidden)"
             } else {
@@ -402,18 +481,34 @@ pub fn print_table(results: &Results, meta: &LabMeta) {
         println!(
             "  {:<22} {:>5}/{:<5} {}",
             task.id,
-            s,
-            m,
+            points(s),
+            points(m),
             if ok { "passed" } else { "" }
         );
     }
-    println!("  score {}/{}", results.score, results.max_score);
+    println!(
+        "  score {}/{}",
+        points(results.score),
+        points(results.max_score)
+    );
+    for f in &results.integrity {
+        println!(
+            "  not graded: task {} ({}() reaches `{}`): 0 points",
+            f.task, f.function, f.through
+        );
+    }
     if results.checksums.grader_modified {
         println!(
             "  note: the grader differs from the one shipped with radlab {}",
             results.toolkit_version
         );
     }
+}
+
+/// Points as a learner reads them: at most two decimals, no trailing zeros.
+pub fn points(p: f64) -> String {
+    let s = format!("{p:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A learner's progress over all labs, kept in `.radlab/progress.json`.
@@ -526,6 +621,8 @@ pub struct LabSources {
     pub grader: &'static [&'static str],
     /// The recorded SHA-256 of the shipped grader sources.
     pub grader_sha256_shipped: &'static str,
+    /// Where the exercise file was compiled from.
+    pub exercise_path: &'static str,
 }
 
 /// Grade `imp` (named `implementation`) with a lab's checks, 20 s per check.
@@ -535,18 +632,32 @@ pub fn grade_lab<T: ?Sized + Sync + 'static>(
     imp: &'static T,
     implementation: &str,
 ) -> Results {
-    let meta =
-        LabMeta::parse(sources.lab_toml).expect("lab.toml is valid (checked by the lab's tests)");
     let exercise = if implementation == "pristine" {
         sources.pristine
     } else {
         sources.exercise
     };
+    grade_lab_source(sources, checks, imp, implementation, exercise)
+}
+
+/// [`grade_lab`] with the exercise source given: what the integrity scan
+/// reads and the checksum records (tests use it to grade a forwarding
+/// solution's text).
+pub fn grade_lab_source<T: ?Sized + Sync + 'static>(
+    sources: &LabSources,
+    checks: &[Check<T>],
+    imp: &'static T,
+    implementation: &str,
+    exercise_source: &str,
+) -> Results {
+    let meta =
+        LabMeta::parse(sources.lab_toml).expect("lab.toml is valid (checked by the lab's tests)");
     grade(
         &Subject {
             meta: &meta,
             implementation,
-            exercise_source: exercise,
+            exercise_source,
+            pristine_source: sources.pristine,
             grader_sources: sources.grader,
             grader_sha256_shipped: sources.grader_sha256_shipped.trim(),
         },
@@ -554,6 +665,35 @@ pub fn grade_lab<T: ?Sized + Sync + 'static>(
         imp,
         Duration::from_secs(20),
     )
+}
+
+/// The exercise file on disk: `$RADLAB_WORKSPACE/labs/<lab>/src/exercise.rs`
+/// when that variable is set, else the file the lab was compiled from.
+pub fn exercise_file(sources: &LabSources, lab: &str) -> PathBuf {
+    match std::env::var_os("RADLAB_WORKSPACE") {
+        Some(ws) if !ws.is_empty() => PathBuf::from(ws)
+            .join("labs")
+            .join(lab)
+            .join("src/exercise.rs"),
+        _ => PathBuf::from(sources.exercise_path),
+    }
+}
+
+/// Why grading this binary would grade old code: the exercise file on disk
+/// differs from the one compiled in. None when they match or the file is not
+/// there to compare (a binary run away from its workspace).
+pub fn stale_exercise(sources: &LabSources, lab: &str, rebuild: &str) -> Option<String> {
+    let path = exercise_file(sources, lab);
+    let on_disk = std::fs::read_to_string(&path).ok()?;
+    if on_disk == sources.exercise {
+        return None;
+    }
+    Some(format!(
+        "{}: changed since this binary was built (sha256 on disk {}, compiled {}), so grading it would grade the old code. Run `{rebuild}`: cargo rebuilds, then grades",
+        path.display(),
+        &sha256_of(&[&on_disk])[..12],
+        &sha256_of(&[sources.exercise])[..12],
+    ))
 }
 
 #[cfg(test)]
@@ -630,6 +770,7 @@ solution = "s"
             meta: &meta,
             implementation: "exercise",
             exercise_source: "x",
+            pristine_source: "",
             grader_sources: &["g"],
             grader_sha256_shipped: &sha256_of(&["g"]),
         };
@@ -683,14 +824,16 @@ pub mod testing {
             .collect();
         assert!(failed.is_empty(), "the reference fails: {failed:#?}");
         assert_eq!(results.score, results.max_score);
+        assert!(results.integrity.is_empty(), "{:?}", results.integrity);
         let meta = LabMeta::parse(sources.lab_toml).expect("lab.toml parses");
         let by_task = results.by_task();
         for task in &meta.tasks {
             let max = by_task.get(&task.id).map(|t| t.1).unwrap_or(0.0);
-            assert_eq!(
-                max, task.points,
+            assert!(
+                (max - task.points).abs() < 1e-9,
                 "checks of {} add up to {max}, lab.toml says {}",
-                task.id, task.points
+                task.id,
+                task.points
             );
         }
     }
@@ -728,6 +871,91 @@ pub mod testing {
         );
     }
 
+    /// Each task's visible checks carry at most [`crate::VISIBLE_SHARE`] of
+    /// its points, and every task has hidden checks.
+    pub fn assert_visible_share(results: &Results) {
+        let mut per: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
+        for t in &results.tests {
+            let e = per.entry(t.tags[0].as_str()).or_default();
+            e.1 += t.max_score;
+            if t.visibility == "visible" {
+                e.0 += t.max_score;
+            }
+        }
+        for (task, (v, total)) in per {
+            assert!(
+                v <= crate::VISIBLE_SHARE * total + 1e-9 && v < total,
+                "{task}: visible checks carry {v} of {total} points"
+            );
+        }
+    }
+
+    /// Exercise texts that forward every task to the reference, each a
+    /// different way: the reference table by path, a `use` alias, a helper,
+    /// each path of lab.toml's `[integrity] forbidden`, an `include!`.
+    pub fn forwarding_sources(sources: &LabSources) -> Vec<(String, String)> {
+        let meta = LabMeta::parse(sources.lab_toml).expect("lab.toml parses");
+        let stubs = sources.pristine;
+        let with = |call: &str| -> String {
+            let mut out = String::new();
+            let mut rest = stubs;
+            while let Some(p) = rest.find("todo!(") {
+                out.push_str(&rest[..p]);
+                let tail = &rest[p..];
+                let end = tail.find(')').map_or(tail.len(), |e| e + 1);
+                out.push_str(call);
+                rest = &tail[end..];
+            }
+            out.push_str(rest);
+            out
+        };
+        let mut v = vec![
+            (
+                "the reference table by path".to_string(),
+                with("(crate::tasks::REFERENCE.f)(args)"),
+            ),
+            (
+                "a use alias".to_string(),
+                format!("use crate::tasks::REFERENCE as R;\n{}", with("(R.f)(args)")),
+            ),
+            (
+                "a helper function".to_string(),
+                format!(
+                    "fn helper() -> crate::tasks::Tasks {{ crate::tasks::REFERENCE }}\n{}",
+                    with("(helper().f)(args)")
+                ),
+            ),
+            (
+                "an include of tasks.rs".to_string(),
+                format!(
+                    "mod copy {{ include!(\"tasks.rs\"); }}\n{}",
+                    with("copy::reference::f(args)")
+                ),
+            ),
+        ];
+        for f in &meta.integrity.forbidden {
+            v.push((
+                format!("{f} called directly"),
+                with(&format!("{f}::f(args)")),
+            ));
+        }
+        v
+    }
+
+    /// A forwarding exercise scores 0, every task named in `integrity`.
+    pub fn assert_forwarding_scores_zero(results: &Results, how: &str) {
+        assert_eq!(results.score, 0.0, "forwarding through {how} scored");
+        let tasks: std::collections::BTreeSet<&str> =
+            results.integrity.iter().map(|f| f.task.as_str()).collect();
+        for t in &results.tests {
+            assert!(
+                tasks.contains(t.tags[0].as_str()),
+                "forwarding through {how}: task {} not flagged",
+                t.tags[0]
+            );
+        }
+    }
+
     /// The recorded grader checksum is the checksum of the grader sources.
     pub fn assert_checksum_recorded(sources: &LabSources, lab: &str) {
         let computed = sha256_of(sources.grader);
@@ -757,6 +985,7 @@ macro_rules! lab_library {
                 include_str!("../lab.toml"),
             ],
             grader_sha256_shipped: include_str!("../grader.sha256"),
+            exercise_path: concat!(env!("CARGO_MANIFEST_DIR"), "/src/exercise.rs"),
         };
 
         /// Grade one table of task implementations.
@@ -808,6 +1037,35 @@ macro_rules! lab_grading_tests {
             for (m, check, words) in mutants() {
                 $crate::testing::assert_mutant_caught(&$lab::grade(m), check, words);
             }
+        }
+
+        #[test]
+        fn forwarding_to_the_reference_scores_zero() {
+            for (how, src) in $crate::testing::forwarding_sources(&$lab::SOURCES) {
+                let r = $crate::grade_lab_source(
+                    &$lab::SOURCES,
+                    &$lab::checks::checks(),
+                    &$lab::tasks::REFERENCE,
+                    "exercise",
+                    &src,
+                );
+                $crate::testing::assert_forwarding_scores_zero(&r, &how);
+            }
+            // The shipped stubs' text (imports included) is not flagged.
+            let clean = $crate::grade_lab_source(
+                &$lab::SOURCES,
+                &$lab::checks::checks(),
+                &$lab::tasks::REFERENCE,
+                "exercise",
+                $lab::SOURCES.pristine,
+            );
+            assert!(clean.integrity.is_empty(), "{:?}", clean.integrity);
+            assert_eq!(clean.score, clean.max_score);
+        }
+
+        #[test]
+        fn hidden_checks_carry_most_of_each_task() {
+            $crate::testing::assert_visible_share(&$lab::grade(&$lab::tasks::REFERENCE));
         }
 
         #[test]

@@ -326,6 +326,12 @@ pub fn lab_command(
             json,
             out,
         } => {
+            if !reference {
+                let rebuild = format!("cargo run -p {} -- grade", meta.id);
+                if let Some(why) = radlab_grade::stale_exercise(sources, &meta.id, &rebuild) {
+                    anyhow::bail!(BadInput(why));
+                }
+            }
             let out = out.unwrap_or_else(|| PathBuf::from("out").join(&meta.id));
             grade_command(&grade(reference), &meta, &out, json)
         }

@@ -74,6 +74,23 @@ fn burn_text(pixels: &mut [i16], cols: usize, rows: usize, lines: &[String], val
     }
 }
 
+/// The HU volume as the written DICOM pixels show it: with the case's
+/// identifying lines burned into every slice at 1900 HU when
+/// `spec.burned_in` is set (as [`crate::write_case`] does), else unchanged.
+pub fn hu_as_written(case: &crate::Case) -> ndarray::Array3<i16> {
+    let mut hu = case.phantom.hu.clone();
+    if case.spec.burned_in {
+        let lines = burned_in_lines(&case.identity);
+        let (_, ny, nx) = hu.dim();
+        for mut slice in hu.outer_iter_mut() {
+            if let Some(px) = slice.as_slice_mut() {
+                burn_text(px, nx, ny, &lines, 1900);
+            }
+        }
+    }
+    hu
+}
+
 /// The identifying lines burned into pixels when asked.
 pub fn burned_in_lines(identity: &Identity) -> Vec<String> {
     vec![

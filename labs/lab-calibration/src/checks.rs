@@ -67,6 +67,28 @@ fn ece_empty(t: &'static Tasks) -> Outcome {
     )
 }
 
+/// Confidences on and next to the edges where `floor(p * bins)` and the
+/// linspace edges `k * (1 / bins)` disagree (0.3 with 10 bins is below
+/// 3 * 0.1 = 0.30000000000000004), each bin's accuracy set so a
+/// misplaced prediction changes the ECE.
+fn ece_edges(t: &'static Tasks) -> Outcome {
+    let conf = [0.3, 0.3, 0.6, 0.7, 0.8999999999999999, 0.35, 0.15];
+    let correct = [true, true, false, true, false, true, false];
+    for bins in [10usize, 20] {
+        let want = (REFERENCE.ece)(&conf, &correct, bins);
+        expect_ece(
+            t,
+            &conf,
+            &correct,
+            bins,
+            want,
+            "confidences on the bin edges (0.3, 0.6, 0.7, 0.15, ...)",
+            "The edges are k * (1.0 / bins), as numpy.linspace computes them, and 3 * (1.0 / 10) = 0.30000000000000004: p = 0.3 falls in bin 2, not in bin floor(0.3 * 10) = 3. Compare p with the edges rather than trusting floor(p * bins).",
+        )?;
+    }
+    Ok("edge confidences binned as linspace's edges say".into())
+}
+
 fn random_predictions(r: &mut ChaCha8Rng) -> (Vec<f64>, Vec<bool>) {
     let n = r.random_range(1..300);
     let skew: f64 = r.random_range(0.5..2.0);
@@ -297,6 +319,14 @@ pub fn checks() -> Vec<Check<Tasks>> {
             Visible,
             WorkedExample,
             ece_empty,
+        ),
+        c(
+            "ece/linspace-edges",
+            "ece",
+            1.0,
+            Hidden,
+            Property,
+            ece_edges,
         ),
         c(
             "ece/random-vs-reference",

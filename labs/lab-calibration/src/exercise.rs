@@ -9,8 +9,10 @@ use crate::tasks::BinStat;
 
 /// Task `ece`: the expected calibration error of predictions with
 /// confidence `conf[i]` in [0, 1] that were right when `correct[i]`, with
-/// `bins` equal-width bins `[k/bins, (k+1)/bins)` (a confidence of exactly
-/// 1.0 belongs to the last bin): the sum over non-empty bins of
+/// `bins` equal-width bins `[edge[k], edge[k+1])` with `edge[k] = k as f64 *
+/// (1.0 / bins as f64)`, the edges numpy's `linspace(0, 1, bins + 1)` and
+/// torchmetrics compute (a confidence of exactly 1.0 belongs to the last
+/// bin): the sum over non-empty bins of
 /// `(bin count / total) * |accuracy - mean confidence|`.
 pub fn ece(conf: &[f64], correct: &[bool], bins: usize) -> f64 {
     let _ = (conf, correct, bins);
