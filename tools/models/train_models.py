@@ -140,12 +140,18 @@ def train_segmenter(data):
     x = window01(np.load(data / "train_seg_x.npy"))[:, None]
     y = np.load(data / "train_seg_y.npy").astype(np.float32)[:, None]
     model = Segmenter()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     bce = nn.BCELoss()
-    iterations = int(__import__("os").environ.get("RADLAB_SEG_ITERATIONS", "3000"))
+    iterations = int(__import__("os").environ.get("RADLAB_SEG_ITERATIONS", "2000"))
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=iterations * 2 // 3, gamma=0.3)
+    # Every batch holds two patches with a nodule and two without: the soft
+    # Dice term then always has a nodule to reward, and the negatives teach
+    # what is not one (an all-negative batch pushes the net to predict nothing).
+    positive = np.flatnonzero(y.reshape(len(y), -1).max(axis=1) > 0)
+    negative = np.flatnonzero(y.reshape(len(y), -1).max(axis=1) == 0)
     for it in range(iterations):
-        idx = rng.choice(len(x), size=4, replace=False)
+        idx = np.concatenate([rng.choice(positive, size=2, replace=False),
+                              rng.choice(negative, size=2, replace=False)])
         k = int(rng.integers(4))
         xb = torch.from_numpy(np.ascontiguousarray(np.rot90(x[idx], k, axes=(-2, -1))))
         yb = torch.from_numpy(np.ascontiguousarray(np.rot90(y[idx], k, axes=(-2, -1))))
@@ -229,48 +235,51 @@ def main():
     versions = {"torch": torch.__version__, "onnx": onnx.__version__,
                 "onnxruntime": onnxruntime.__version__, "numpy": np.__version__}
 
-    # Classifier.
-    cls, cls_epochs, n_train = train_classifier(data)
-    cls_path = out / "nodule_classifier.onnx"
-    export(cls, torch.zeros(1, 1, 32, 32), cls_path, "patch", ["logit", "features"],
-           {"patch": {0: "batch"}, "logit": {0: "batch"}, "features": {0: "batch"}})
-    sess = ort_session(cls_path)
-    metrics = {}
-    for split in ("val", "shift"):
-        xs = window01(np.load(data / f"{split}_cls_x.npy"))[:, None]
-        ys = np.load(data / f"{split}_cls_y.npy")
-        logits = sess.run(["logit"], {"patch": xs})[0][:, 0]
-        metrics[f"{split}_accuracy"] = float(((logits > 0) == (ys == 1)).mean())
-        metrics[f"{split}_auroc"] = auroc(logits, ys)
-        metrics[f"{split}_examples"] = int(len(ys))
-    print("classifier", metrics, flush=True)
-    write_card(out / "nodule_classifier.toml", {
-        "name": "nodule-classifier",
-        "description": "2-D axial CT patch (32 x 32 voxels at 1.8 mm, lung window) -> logit that a nodule sits at the centre. A global-average-pool head over the last convolution, whose feature maps are the second output (class activation maps).",
-        "task": "classification",
-        "file": cls_path.name,
-        "sha256": sha256(cls_path),
-        "opset": 17,
-        "labels": ["no nodule", "nodule"],
-        "inputs": [{"name": "patch", "shape": [-1, 1, 32, 32], "dtype": "float32",
-                    "description": "windowed HU in [0, 1]"}],
-        "outputs": [
-            {"name": "logit", "shape": [-1, 1], "dtype": "float32",
-             "description": "nodule logit; sigmoid gives the probability"},
-            {"name": "features", "shape": [-1, 32, 8, 8], "dtype": "float32",
-             "description": "last convolution's feature maps (ReLU), 8 x 8 over the patch"},
-        ],
-        "preprocessing": {"window_center": WINDOW_CENTER, "window_width": WINDOW_WIDTH,
-                          "patch_size": [32, 32], "spacing_mm": [1.8, 1.8],
-                          "notes": "axial slice; x = clamp((HU - (center - width/2)) / width, 0, 1)"},
-        "training": {"seed": SEED,
-                     "data": "radlab-synth chest phantoms, vendors " + ", ".join(manifest["train"]["vendors"]) + "; nothing else",
-                     "train_case_seeds": manifest["train"]["case_seeds"],
-                     "val_case_seeds": manifest["val"]["case_seeds"],
-                     "train_examples": n_train, "val_examples": metrics["val_examples"],
-                     "epochs": cls_epochs, "versions": versions},
-        "metrics": {k: v for k, v in metrics.items() if not k.endswith("_examples")},
-    })
+    # RADLAB_TRAIN_ONLY=segmenter keeps the classifier already in OUT.
+    only = __import__("os").environ.get("RADLAB_TRAIN_ONLY", "")
+    if only != "segmenter":
+        # Classifier.
+        cls, cls_epochs, n_train = train_classifier(data)
+        cls_path = out / "nodule_classifier.onnx"
+        export(cls, torch.zeros(1, 1, 32, 32), cls_path, "patch", ["logit", "features"],
+               {"patch": {0: "batch"}, "logit": {0: "batch"}, "features": {0: "batch"}})
+        sess = ort_session(cls_path)
+        metrics = {}
+        for split in ("val", "shift"):
+            xs = window01(np.load(data / f"{split}_cls_x.npy"))[:, None]
+            ys = np.load(data / f"{split}_cls_y.npy")
+            logits = sess.run(["logit"], {"patch": xs})[0][:, 0]
+            metrics[f"{split}_accuracy"] = float(((logits > 0) == (ys == 1)).mean())
+            metrics[f"{split}_auroc"] = auroc(logits, ys)
+            metrics[f"{split}_examples"] = int(len(ys))
+        print("classifier", metrics, flush=True)
+        write_card(out / "nodule_classifier.toml", {
+            "name": "nodule-classifier",
+            "description": "2-D axial CT patch (32 x 32 voxels at 1.8 mm, lung window) -> logit that a nodule sits at the centre. A global-average-pool head over the last convolution, whose feature maps are the second output (class activation maps).",
+            "task": "classification",
+            "file": cls_path.name,
+            "sha256": sha256(cls_path),
+            "opset": 17,
+            "labels": ["no nodule", "nodule"],
+            "inputs": [{"name": "patch", "shape": [-1, 1, 32, 32], "dtype": "float32",
+                        "description": "windowed HU in [0, 1]"}],
+            "outputs": [
+                {"name": "logit", "shape": [-1, 1], "dtype": "float32",
+                 "description": "nodule logit; sigmoid gives the probability"},
+                {"name": "features", "shape": [-1, 32, 8, 8], "dtype": "float32",
+                 "description": "last convolution's feature maps (ReLU), 8 x 8 over the patch"},
+            ],
+            "preprocessing": {"window_center": WINDOW_CENTER, "window_width": WINDOW_WIDTH,
+                              "patch_size": [32, 32], "spacing_mm": [1.8, 1.8],
+                              "notes": "axial slice; x = clamp((HU - (center - width/2)) / width, 0, 1)"},
+            "training": {"seed": SEED,
+                         "data": "radlab-synth chest phantoms, vendors " + ", ".join(manifest["train"]["vendors"]) + "; nothing else",
+                         "train_case_seeds": manifest["train"]["case_seeds"],
+                         "val_case_seeds": manifest["val"]["case_seeds"],
+                         "train_examples": n_train, "val_examples": metrics["val_examples"],
+                         "epochs": cls_epochs, "versions": versions},
+            "metrics": {k: v for k, v in metrics.items() if not k.endswith("_examples")},
+        })
 
     # Segmenter.
     seg, seg_iters, n_seg = train_segmenter(data)

@@ -2,6 +2,14 @@
 //! target/tools when missing) and run every command of the code blocks
 //! marked `<!-- run -->` (the line before the fence), from the workspace
 //! root, failing on the first non-zero exit with the page and line.
+//!
+//! A block of program output quoted in the book is marked
+//! `<!-- output: COMMAND -->`: COMMAND is run and its stdout must match the
+//! block, where `[..]` in a line stands for any text (timings, paths, the
+//! device) and a line `...` for any number of lines. So a figure in the book
+//! cannot drift from the program. The matcher is written here rather than
+//! taken from snapbox: two rules, and its message must name the page and
+//! line of the book.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,6 +70,119 @@ pub fn marked_commands(page: &str, text: &str) -> Vec<DocCommand> {
     out
 }
 
+/// A quoted output block: the command after `<!-- output: ` and the block.
+#[derive(Debug, PartialEq)]
+pub struct QuotedOutput {
+    /// The page, relative to the book's src/.
+    pub page: String,
+    /// 1-based line of the block's first line.
+    pub line: usize,
+    /// The command whose stdout the block quotes.
+    pub command: String,
+    /// The block's lines.
+    pub expected: Vec<String>,
+}
+
+/// The quoted output blocks of one page's text.
+pub fn quoted_outputs(page: &str, text: &str) -> Vec<QuotedOutput> {
+    let mut out = Vec::new();
+    let mut pending: Option<String> = None;
+    let mut current: Option<QuotedOutput> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(block) = current.as_mut() {
+            if t.starts_with("```") {
+                out.extend(current.take());
+            } else {
+                block.expected.push(line.to_string());
+            }
+            continue;
+        }
+        if t.starts_with("```") {
+            if let Some(command) = pending.take() {
+                current = Some(QuotedOutput {
+                    page: page.to_string(),
+                    line: i + 2,
+                    command,
+                    expected: Vec::new(),
+                });
+            }
+            continue;
+        }
+        if let Some(c) = t
+            .strip_prefix("<!-- output:")
+            .and_then(|r| r.strip_suffix("-->"))
+        {
+            pending = Some(c.trim().to_string());
+        } else if !t.is_empty() {
+            pending = None;
+        }
+    }
+    out
+}
+
+/// Does `actual` match `pattern`, where `[..]` is any text?
+fn line_matches(pattern: &str, actual: &str) -> bool {
+    let pattern = pattern.trim_end();
+    let actual = actual.trim_end();
+    let parts: Vec<&str> = pattern.split("[..]").collect();
+    if parts.len() == 1 {
+        return pattern == actual;
+    }
+    let mut rest = actual;
+    for (k, part) in parts.iter().enumerate() {
+        if k == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if k == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            let Some(p) = rest.find(part) else {
+                return false;
+            };
+            rest = &rest[p + part.len()..];
+        }
+    }
+    true
+}
+
+/// Where `actual` stops matching `expected` (`...` lines are any number
+/// of lines): None when it matches, else (expected line index, actual line
+/// index) of the first line that could not be matched.
+pub fn first_mismatch(expected: &[String], actual: &[&str]) -> Option<(usize, usize)> {
+    // reach[i][j]: expected[..i] matches actual[..j].
+    let (n, m) = (expected.len(), actual.len());
+    let mut reach = vec![vec![false; m + 1]; n + 1];
+    reach[0][0] = true;
+    for i in 0..n {
+        let any = expected[i].trim() == "...";
+        for j in 0..=m {
+            if !reach[i][j] {
+                continue;
+            }
+            if any {
+                for r in reach[i + 1].iter_mut().skip(j) {
+                    *r = true;
+                }
+            } else if j < m && line_matches(&expected[i], actual[j]) {
+                reach[i + 1][j + 1] = true;
+            }
+        }
+    }
+    if reach[n][m] {
+        return None;
+    }
+    // The furthest expected line reached, and the actual line there.
+    for i in (0..=n).rev() {
+        if let Some(j) = (0..=m).rev().find(|&j| reach[i][j]) {
+            return Some((i, j));
+        }
+    }
+    Some((0, 0))
+}
+
 fn mdbook(root: &Path) -> Result<PathBuf> {
     let local = crate::provision::target_dir(root).join("tools/bin/mdbook");
     for candidate in [PathBuf::from("mdbook"), local.clone()] {
@@ -101,6 +222,7 @@ pub fn docs(root: &Path) -> Result<()> {
         .collect();
     pages.sort();
     let mut commands = Vec::new();
+    let mut quoted = Vec::new();
     for p in &pages {
         let text =
             std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
@@ -109,6 +231,7 @@ pub fn docs(root: &Path) -> Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         commands.extend(marked_commands(&name, &text));
+        quoted.extend(quoted_outputs(&name, &text));
     }
     if commands.is_empty() {
         bail!("no marked command blocks in {}", src.display());
@@ -139,16 +262,91 @@ pub fn docs(root: &Path) -> Result<()> {
             );
         }
     }
+    for (k, q) in quoted.iter().enumerate() {
+        eprintln!(
+            "docs: quoted output [{}/{}] {}:{}: {}",
+            k + 1,
+            quoted.len(),
+            q.page,
+            q.line,
+            q.command
+        );
+        let o = Command::new("sh")
+            .args(["-c", &q.command])
+            .current_dir(root)
+            .output()
+            .with_context(|| format!("running {}", q.command))?;
+        if !o.status.success() {
+            bail!(
+                "{}:{}: `{}` exited with {}:\n{}",
+                q.page,
+                q.line,
+                q.command,
+                o.status,
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let actual: Vec<&str> = stdout.lines().collect();
+        if let Some((i, j)) = first_mismatch(&q.expected, &actual) {
+            bail!(
+                "{}:{}: the quoted output of `{}` differs from a run.\n  book:    {}\n  program: {}\nThe whole run (paste it into the block, with [..] for what varies):\n{}",
+                q.page,
+                q.line + i,
+                q.command,
+                q.expected.get(i).map_or("(end of block)", String::as_str),
+                actual.get(j).copied().unwrap_or("(end of output)"),
+                stdout
+            );
+        }
+    }
     eprintln!(
-        "docs: book built, {} documented commands ran",
-        commands.len()
+        "docs: book built, {} documented commands ran, {} quoted outputs match a run",
+        commands.len(),
+        quoted.len()
     );
+    if quoted.is_empty() {
+        bail!(
+            "no quoted output is checked: mark the book's output blocks with <!-- output: COMMAND -->"
+        );
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_outputs_match_with_wildcards() {
+        let page = "x\n<!-- output: cargo run -q -p a -->\n```text\nmodel on [..] (asked: auto)\n...\nscore 3/4\n```\n\n```text\nnot marked\n```\n";
+        let q = quoted_outputs("p.md", page);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].command, "cargo run -q -p a");
+        assert_eq!(q[0].line, 4);
+        let e = &q[0].expected;
+        assert_eq!(
+            first_mismatch(e, &["model on CPU (asked: auto)", "a", "b", "score 3/4"]),
+            None
+        );
+        assert_eq!(
+            first_mismatch(e, &["model on CPU (asked: auto)", "score 3/4"]),
+            None
+        );
+        assert_eq!(
+            first_mismatch(e, &["model on CPU (asked: cpu)", "score 3/4"]),
+            Some((0, 0))
+        );
+        assert_eq!(
+            first_mismatch(e, &["model on CPU (asked: auto)", "score 2/4"]),
+            Some((2, 2))
+        );
+        assert!(line_matches("a [..] b [..] c", "a 1 b 2 c"));
+        assert!(!line_matches("a [..] b", "a 1 c"));
+        assert!(line_matches("same  ", "same"));
+        // A figure that drifted is a mismatch, not a wildcard.
+        assert!(!line_matches("CPM 0.297", "CPM 0.812"));
+    }
 
     #[test]
     fn only_marked_blocks_are_taken() {

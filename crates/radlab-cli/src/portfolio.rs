@@ -32,15 +32,27 @@ pub fn collect(id: &str, meta: LabMeta, results: &Path) -> LabEntry {
             .and_then(|t| serde_json::from_str(&t).ok())
     };
     let grade = read("grade.json").and_then(|v| serde_json::from_value(v).ok());
-    let mut images: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "png"))
-                .collect()
-        })
-        .unwrap_or_default();
-    images.sort();
+    // The images lab.toml names, in its order; a lab that names none shows
+    // its first six pictures.
+    let mut images: Vec<PathBuf> = if meta.portfolio.images.is_empty() {
+        let mut all: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "png"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        all.sort();
+        all
+    } else {
+        meta.portfolio
+            .images
+            .iter()
+            .map(|n| dir.join(n))
+            .filter(|p| p.is_file())
+            .collect()
+    };
     images.truncate(6);
     LabEntry {
         id: id.to_string(),
@@ -152,13 +164,10 @@ pub fn parity(id: &str) -> Vec<(&'static str, &'static str)> {
             ("PS3.3 C.11.2.1.2 worked notes", "exact"),
             ("SimpleITK resampling", "bench equality check, 1e-5"),
         ],
-        "lab-deid" => vec![
-            ("dciodvfy on every output", "no new errors"),
-            (
-                "dicognito 0.19.0",
-                "compared attribute by attribute (fixture)",
-            ),
-        ],
+        "lab-deid" => vec![(
+            "dicognito 0.19.0",
+            "compared attribute by attribute (fixture)",
+        )],
         "lab-segmentation" => vec![(
             "MONAI 1.6.1 Dice/IoU/HD/HD95/ASSD/surface Dice",
             "1e-6 on 6 cases",
@@ -192,7 +201,7 @@ pub fn cards(entry: &LabEntry) -> Vec<(String, Vec<String>)> {
                 ("lab-calibration", "I4") => vec![
                     "Say how you measured: reliability diagram plus ECE with its binning (equal-width, bin count, where p = 1 goes).".into(),
                     format!("Number: test ECE {} before, {} after temperature scaling (T = {}) fitted on the validation split only.", n("/before/ece", 4), n("/after_temperature/ece", 4), n("/temperature", 3)),
-                    "Accuracy is unchanged by construction; Platt scaling's offset can move the threshold.".into(),
+                    "Temperature scaling keeps the accuracy by construction (T > 0 keeps the argmax); Platt scaling does not: its offset moves the 0.5 threshold.".into(),
                 ],
                 ("lab-calibration", "S10") => vec![
                     "Screening means low prevalence and many scanners: PPV depends on calibrated probabilities.".into(),
@@ -216,9 +225,15 @@ pub fn cards(entry: &LabEntry) -> Vec<(String, Vec<String>)> {
                     "HU windowing per PS3.3 (LINEAR has the -0.5 and w - 1 terms), then isotropic resampling (trilinear for images, nearest for labels).".into(),
                     format!("Evidence: the classifier's AUROC is {} in its trained window and {} on raw HU.", n("/windowing_matters/results/0/auroc", 3), n("/windowing_matters/results/3/auroc", 3)),
                 ],
+                ("lab-deid", "B4") => vec![
+                    "Law sets the bar (HIPAA Safe Harbor's 18 identifiers, GDPR's pseudonymised data is still personal data); PS3.15 Annex E is how DICOM meets it: the Basic Profile plus options, each a choice between privacy and what the data set can still answer.".into(),
+                    format!("Proof, not promise: {} files written, {} identifying values hunted in every output byte, pixels identical: {}.", n("/files_written", 0), n("/needles", 0), n("/utility/voxels_identical", 0)),
+                    "Headers are half of it: burned-in text is refused or blanked, and head scans need defacing, which changes pixels and so the model's input.".into(),
+                ],
                 ("lab-deid", _) => vec![
-                    "PS3.15 Annex E Basic Profile with options, keyed UIDs and per-patient date shifts, private tags removed, burned-in text refused or blanked.".into(),
-                    format!("Proof: {} files written, {} identifying values hunted in every output byte, pixels identical: {}.", n("/files_written", 0), n("/needles", 0), n("/utility/voxels_identical", 0)),
+                    "In an ingestion pipeline, de-identification runs on every file as it arrives, before storage and labelling, and must be repeatable: the same key gives the same UIDs and date shifts in every batch, so studies stay linked.".into(),
+                    format!("Measured here: {} files written, {} refused, {} skipped as not DICOM; keyed UIDs and per-patient date shifts; the audit lists every action per attribute.", n("/files_written", 0), n("/files_refused", 0), n("/files_skipped", 0)),
+                    "What goes wrong at scale: a new vendor's private tags, a secondary capture with text in the pixels, a file that is not DICOM at all; each must be refused by name, never passed through.".into(),
                 ],
                 ("lab-dicom", "B2") => vec![
                     "Image-level label: 'a nodule somewhere' (one number per study or patch); voxel mask: where it is and how big (a label per voxel, labels.npy here).".into(),

@@ -207,6 +207,18 @@ pub struct LabMeta {
     /// What an exercise may not name.
     #[serde(default)]
     pub integrity: IntegrityMeta,
+    /// What the portfolio shows of the lab.
+    #[serde(default)]
+    pub portfolio: PortfolioMeta,
+}
+
+/// lab.toml's `[portfolio]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+pub struct PortfolioMeta {
+    /// The images (file names in the lab's output folder) that tell the
+    /// lab's story, in the order the page shows them.
+    #[serde(default)]
+    pub images: Vec<String>,
 }
 
 /// lab.toml's `[integrity]`: the paths of the implementations the tasks

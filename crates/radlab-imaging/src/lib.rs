@@ -12,6 +12,7 @@ pub mod presets;
 pub mod resample;
 pub mod window;
 
+pub mod annotate;
 pub use error::{ImagingError, Result};
 pub use planes::Plane;
 pub use presets::{PRESETS, Preset, preset};

@@ -22,6 +22,39 @@ pub struct Series {
     pub line: bool,
     /// Draw a marker (circle of this radius in pixels) at each point; 0 for none.
     pub marker: u32,
+    /// Text drawn beside each point (e.g. a bin's count); empty for none.
+    pub labels: Vec<String>,
+}
+
+impl Series {
+    /// A series with no point labels.
+    pub fn new(
+        name: &str,
+        points: Vec<(f64, f64)>,
+        color: (u8, u8, u8),
+        line: bool,
+        marker: u32,
+    ) -> Self {
+        Series {
+            name: name.to_string(),
+            points,
+            color,
+            line,
+            marker,
+            labels: Vec::new(),
+        }
+    }
+}
+
+/// A shaded area between two curves over the same x values (an interval band).
+#[derive(Debug, Clone)]
+pub struct Band {
+    /// Legend text.
+    pub name: String,
+    /// `(x, low, high)` in x order.
+    pub points: Vec<(f64, f64, f64)>,
+    /// RGB colour (drawn translucent).
+    pub color: (u8, u8, u8),
 }
 
 /// A chart: axes, ranges and series.
@@ -41,6 +74,8 @@ pub struct Chart {
     pub log_x: bool,
     /// The series, drawn in order.
     pub series: Vec<Series>,
+    /// Bands drawn beneath the series.
+    pub bands: Vec<Band>,
 }
 
 fn register_font() {
@@ -76,6 +111,36 @@ where
                 .label_style(("sans-serif", 13))
                 .draw()
                 .map_err(e)?;
+            for band in &c.bands {
+                let color = RGBColor(band.color.0, band.color.1, band.color.2);
+                let pts: Vec<&(f64, f64, f64)> = band
+                    .points
+                    .iter()
+                    .filter(|p| {
+                        p.0.is_finite()
+                            && p.1.is_finite()
+                            && p.2.is_finite()
+                            && (!c.log_x || p.0 > 0.0)
+                    })
+                    .collect();
+                let outline: Vec<(f64, f64)> = pts
+                    .iter()
+                    .map(|p| (p.0, p.2))
+                    .chain(pts.iter().rev().map(|p| (p.0, p.1)))
+                    .collect();
+                if outline.len() >= 3 {
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(
+                            outline,
+                            color.mix(0.25).filled(),
+                        )))
+                        .map_err(e)?
+                        .label(band.name.as_str())
+                        .legend(move |(x, y)| {
+                            Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.mix(0.25).filled())
+                        });
+                }
+            }
             for s in &c.series {
                 let color = RGBColor(s.color.0, s.color.1, s.color.2);
                 let points: Vec<(f64, f64)> = s
@@ -102,6 +167,20 @@ where
                         drawn
                             .label(s.name.as_str())
                             .legend(move |(x, y)| Circle::new((x + 9, y), r, color.filled()));
+                    }
+                }
+            }
+            for s in &c.series {
+                let style = ("sans-serif", 12).into_font().color(&BLACK);
+                for (p, text) in s.points.iter().zip(&s.labels) {
+                    if p.0.is_finite() && p.1.is_finite() && !text.is_empty() {
+                        chart
+                            .draw_series(std::iter::once(Text::new(
+                                text.clone(),
+                                *p,
+                                style.clone(),
+                            )))
+                            .map_err(e)?;
                     }
                 }
             }
@@ -174,11 +253,19 @@ mod tests {
             y_range: (0.0, 1.0),
             log_x: true,
             series: vec![Series {
-                name: "curve".into(),
-                points: vec![(0.0, 0.0), (0.1, 0.4), (1.0, 0.7), (8.0, 0.9)],
+                labels: vec!["n=1".into(); 4],
+                ..Series::new(
+                    "curve",
+                    vec![(0.0, 0.0), (0.1, 0.4), (1.0, 0.7), (8.0, 0.9)],
+                    (200, 30, 30),
+                    true,
+                    3,
+                )
+            }],
+            bands: vec![Band {
+                name: "95% interval".into(),
+                points: vec![(0.1, 0.3, 0.5), (1.0, 0.6, 0.8), (8.0, 0.8, 1.0)],
                 color: (200, 30, 30),
-                line: true,
-                marker: 3,
             }],
         };
         let (png, svg) = (dir.path().join("c.png"), dir.path().join("c.svg"));
@@ -201,5 +288,6 @@ mod tests {
         );
         let text = std::fs::read_to_string(&svg).unwrap();
         assert!(text.contains("false positives per scan") && text.contains("<svg"));
+        assert!(text.contains("n=1") && text.contains("95% interval"));
     }
 }

@@ -577,25 +577,36 @@ fn run(args: Args) -> Result<()> {
         "top-label confidence"
     };
     let colors = [(200, 40, 40), (30, 80, 200), (20, 150, 60)];
-    let mut series = vec![Series {
-        name: "perfect calibration".into(),
-        points: vec![(0.0, 0.0), (1.0, 1.0)],
-        color: (150, 150, 150),
-        line: true,
-        marker: 0,
-    }];
-    for (d, c) in diagrams.iter().zip(colors) {
+    let mut series = vec![Series::new(
+        "perfect calibration",
+        vec![(0.0, 0.0), (1.0, 1.0)],
+        (150, 150, 150),
+        true,
+        0,
+    )];
+    for (k, (d, c)) in diagrams.iter().zip(colors).enumerate() {
+        let bins: Vec<&Bin> = d.bins.iter().filter(|b| b.count > 0).collect();
+        // Each bin's count beside the first diagram's points: a bin of 2
+        // predictions can set the MCE and must not look like a bin of 200.
+        let labels = if k == 0 {
+            bins.iter().map(|b| format!(" n={}", b.count)).collect()
+        } else {
+            Vec::new()
+        };
+        let name = if k == 0 {
+            format!("{} (n: predictions in the bin)", d.name)
+        } else {
+            d.name.to_string()
+        };
         series.push(Series {
-            name: d.name.into(),
-            points: d
-                .bins
-                .iter()
-                .filter(|b| b.count > 0)
-                .map(|b| (b.confidence, b.accuracy))
-                .collect(),
-            color: c,
-            line: true,
-            marker: 4,
+            labels,
+            ..Series::new(
+                &name,
+                bins.iter().map(|b| (b.confidence, b.accuracy)).collect(),
+                c,
+                true,
+                4,
+            )
         });
     }
     let chart = Chart {
@@ -606,6 +617,7 @@ fn run(args: Args) -> Result<()> {
         y_range: (0.0, 1.0),
         log_x: false,
         series,
+        bands: Vec::new(),
     };
     let (png, svg) = (
         args.out.join("reliability.png"),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, Parser, ValueEnum};
 use radlab_labkit as kit;
-use radlab_labkit::charts::{Chart, Series, write_chart};
+use radlab_labkit::charts::{Band, Chart, Series, write_chart};
 use radlab_metrics::detection::{
     CAMELYON16, Candidate, CandidatePosition, Froc, FrocCi, HitRule, LUNA16, Lesion, ScanResult,
     bootstrap_ci, candidates_from_probability, evaluate, froc, lesions_from_labels,
@@ -729,7 +729,12 @@ fn run(args: Args) -> Result<()> {
     }
     let png = args.out.join("froc.png");
     let svg = args.out.join("froc.svg");
-    write_chart(&chart(&curve), &png, Some(&svg), (800, 560))?;
+    write_chart(
+        &chart(&curve, &operating_points),
+        &png,
+        Some(&svg),
+        (800, 560),
+    )?;
     files.push(png);
     files.push(svg);
     let mine = args.mine.then(|| mine(&p, rule, curve.cpm()));
@@ -781,17 +786,16 @@ fn rule_name(r: HitRule) -> &'static str {
     }
 }
 
-fn chart(curve: &Froc) -> Chart {
-    let mut pts: Vec<(f64, f64)> = curve
+fn chart(curve: &Froc, ops: &[OperatingPoint]) -> Chart {
+    let pts: Vec<(f64, f64)> = curve
         .points
         .iter()
         .map(|p| (p.fps_per_scan, p.sensitivity))
         .collect();
-    if let Some(&(x, y)) = pts.last() {
-        if x < 16.0 {
-            pts.push((16.0, y)); // numpy.interp holds the last sensitivity
-        }
-    }
+    // The axis covers the whole curve (every candidate kept can mean many
+    // false positives per scan), and at least LUNA16's 1/8..8.
+    let max_fp = pts.iter().map(|p| p.0).fold(8.0f64, f64::max);
+    let x_max = 2f64.powf(max_fp.log2().ceil()).max(16.0);
     let at = |ops: &[f64]| {
         ops.iter()
             .map(|&f| (f, curve.sensitivity_at(f)))
@@ -806,32 +810,28 @@ fn chart(curve: &Froc) -> Chart {
         ),
         x_label: "false positives per scan (log scale)".into(),
         y_label: "sensitivity (lesions found / all lesions)".into(),
-        x_range: (1.0 / 16.0, 16.0),
+        x_range: (1.0 / 16.0, x_max),
         y_range: (0.0, 1.02),
         log_x: true,
         series: vec![
-            Series {
-                name: "FROC curve".into(),
-                points: pts,
-                color: (200, 40, 40),
-                line: true,
-                marker: 0,
-            },
-            Series {
-                name: "LUNA16 points (CPM)".into(),
-                points: at(&LUNA16),
-                color: (30, 80, 200),
-                line: false,
-                marker: 6,
-            },
-            Series {
-                name: "CAMELYON16 points".into(),
-                points: at(&CAMELYON16),
-                color: (240, 150, 20),
-                line: false,
-                marker: 3,
-            },
+            Series::new("FROC curve", pts, (200, 40, 40), true, 0),
+            Series::new("LUNA16 points (CPM)", at(&LUNA16), (30, 80, 200), false, 6),
+            Series::new(
+                "CAMELYON16 points",
+                at(&CAMELYON16),
+                (240, 150, 20),
+                false,
+                3,
+            ),
         ],
+        bands: vec![Band {
+            name: "95% bootstrap interval (scans resampled)".into(),
+            points: ops
+                .iter()
+                .map(|o| (o.fps_per_scan, o.ci_low, o.ci_high))
+                .collect(),
+            color: (30, 80, 200),
+        }],
     }
 }
 

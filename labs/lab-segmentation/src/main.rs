@@ -137,6 +137,47 @@ fn policy_description(p: EmptyPolicy) -> &'static str {
     }
 }
 
+/// The cases that make the three means differ, named: scans without a
+/// reference nodule are where the conventions part ways.
+fn why_means_differ(cases: &[CaseRow]) -> Vec<String> {
+    let ids = |f: &dyn Fn(&CaseRow) -> bool| -> Vec<&str> {
+        cases
+            .iter()
+            .filter(|c| f(c))
+            .map(|c| c.id.as_str())
+            .collect()
+    };
+    let both_empty = ids(&|c| c.reference_voxels == 0 && c.predicted_voxels == 0);
+    let false_alarm = ids(&|c| c.reference_voxels == 0 && c.predicted_voxels > 0);
+    let list = |v: &[&str]| v.join(", ");
+    let mut out = Vec::new();
+    if both_empty.is_empty() && false_alarm.is_empty() {
+        out.push("Every scan has a reference nodule, so the three conventions agree: they differ only on empty references.".to_string());
+        return out;
+    }
+    out.push(format!(
+        "Why they differ: monai-ignore-empty skips every scan without a reference nodule ({}).",
+        list(&[both_empty.as_slice(), false_alarm.as_slice()].concat())
+    ));
+    if !false_alarm.is_empty() {
+        out.push(format!(
+            "  nnunet and empty-is-one count the false positives on {} as Dice 0.",
+            list(&false_alarm)
+        ));
+    }
+    if both_empty.is_empty() {
+        out.push(
+            "  No scan has both masks empty, so nnunet and empty-is-one agree here.".to_string(),
+        );
+    } else {
+        out.push(format!(
+            "  Where both masks are empty ({}), nnunet skips the scan and empty-is-one counts it as Dice 1.",
+            list(&both_empty)
+        ));
+    }
+    out
+}
+
 /// Run a learner function, turning a panic into `None`.
 fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
     let hook = std::panic::take_hook();
@@ -229,13 +270,22 @@ fn run(args: Args) -> Result<()> {
         for (g, &v) in gray.iter_mut().zip(slice.iter()) {
             *g = lung.to_u8(f64::from(v));
         }
-        let img = overlay_outlines(
+        let mut img = overlay_outlines(
             gray.view(),
             &[
                 (reference.index_axis(Axis(0), z), [40, 220, 60]),
                 (pred.index_axis(Axis(0), z), [240, 50, 50]),
             ],
             2,
+        );
+        let caption = format!("{} slice {z}", s.id);
+        radlab_imaging::annotate::legend_rgb(
+            &mut img,
+            &[
+                (caption.as_str(), [255, 255, 255]),
+                ("reference", [40, 220, 60]),
+                ("prediction", [240, 50, 50]),
+            ],
         );
         let png = args.out.join(format!("{}-overlay.png", s.id));
         write_rgb_png(&png, img.view())?;
@@ -393,6 +443,9 @@ fn narrate(r: &Report, args: &Args) {
             r.cases.len(),
             m.description
         );
+    }
+    for line in why_means_differ(&r.cases) {
+        println!("  {line}");
     }
     println!(
         "Mean HD95 {} mm over the {} cases where both masks are non-empty (HD95 is infinite or undefined otherwise).",

@@ -218,6 +218,17 @@ fn chosen_windows(args: &Args) -> Result<Vec<(String, Window, String)>> {
         .collect())
 }
 
+/// The caption burned into a windowed PNG, short enough for 192 pixels:
+/// `lung W1500 L-600`, with the VOI function when it is not LINEAR.
+fn window_caption(name: &str, w: &radlab_imaging::Window) -> String {
+    let f = match w.function() {
+        radlab_imaging::VoiFunction::Linear => "",
+        radlab_imaging::VoiFunction::LinearExact => " EXACT",
+        radlab_imaging::VoiFunction::Sigmoid => " SIGMOID",
+    };
+    format!("{name} W{} L{}{f}", w.width(), w.center())
+}
+
 fn run(args: Args) -> Result<()> {
     if !args.skip_model {
         args.infer.check()?;
@@ -335,7 +346,19 @@ fn run(args: Args) -> Result<()> {
     for ((name, w, _), v8) in windows.iter().zip(&u8_volumes) {
         for plane in Plane::ALL {
             let index = plane.middle(shape);
-            let img = planes::plane_image(v8.view(), vol.spacing, plane, index, superior);
+            let mut img = planes::plane_image(v8.view(), vol.spacing, plane, index, superior);
+            let caption = window_caption(name, w);
+            radlab_imaging::annotate::label(
+                &mut img,
+                &[caption.as_str()],
+                radlab_imaging::annotate::edge_letters(
+                    plane,
+                    vol.row_dir,
+                    vol.col_dir,
+                    vol.slice_dir,
+                    superior,
+                ),
+            );
             let path = args.out.join(format!("{name}_{}.png", plane.name()));
             planes::write_png(&path, img.view())?;
             pngs.push(Png {
@@ -351,7 +374,19 @@ fn run(args: Args) -> Result<()> {
             });
         }
     }
-    let montage = planes::montage(u8_volumes[0].view(), 16, 4);
+    let mut montage = planes::montage(u8_volumes[0].view(), 16, 4);
+    {
+        let (name, w, _) = &windows[0];
+        let e = radlab_imaging::annotate::edge_letters(
+            Plane::Axial,
+            vol.row_dir,
+            vol.col_dir,
+            vol.slice_dir,
+            superior,
+        );
+        let caption = format!("{}; axial, {} at left", window_caption(name, w), e[0]);
+        radlab_imaging::annotate::label(&mut montage, &[caption.as_str()], [' '; 4]);
+    }
     let montage_path = args.out.join(format!("{}_montage.png", windows[0].0));
     planes::write_png(&montage_path, montage.view())?;
     let shown = planes::montage_indices(shape[0], 16);
