@@ -142,7 +142,7 @@ def train_segmenter(data):
     model = Segmenter()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     bce = nn.BCELoss()
-    iterations = int(__import__("os").environ.get("RADLAB_SEG_ITERATIONS", "2000"))
+    iterations = int(__import__("os").environ.get("RADLAB_SEG_ITERATIONS", "3000"))
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=iterations * 2 // 3, gamma=0.3)
     # Every batch holds two patches with a nodule and two without: the soft
     # Dice term then always has a nodule to reward, and the negatives teach
@@ -163,7 +163,7 @@ def train_segmenter(data):
         opt.step()
         sched.step()
         if (it + 1) % 100 == 0:
-            print(f"segmenter iteration {it + 1}/{iterations}: loss {float(loss):.4f}", flush=True)
+            print(f"segmenter iteration {it + 1}/{iterations}: loss {float(loss.detach()):.4f}", flush=True)
     model.eval()
     return model, iterations, len(x)
 
@@ -235,7 +235,7 @@ def main():
     versions = {"torch": torch.__version__, "onnx": onnx.__version__,
                 "onnxruntime": onnxruntime.__version__, "numpy": np.__version__}
 
-    # RADLAB_TRAIN_ONLY=segmenter keeps the classifier already in OUT.
+    # RADLAB_TRAIN_ONLY=segmenter (or classifier) keeps the other model already in OUT.
     only = __import__("os").environ.get("RADLAB_TRAIN_ONLY", "")
     if only != "segmenter":
         # Classifier.
@@ -281,43 +281,45 @@ def main():
             "metrics": {k: v for k, v in metrics.items() if not k.endswith("_examples")},
         })
 
-    # Segmenter.
-    seg, seg_iters, n_seg = train_segmenter(data)
-    seg_path = out / "nodule_segmenter.onnx"
-    export(seg, torch.zeros(1, 1, 16, 48, 48), seg_path, "volume", ["probability"],
-           {"volume": {0: "batch", 2: "z", 3: "y", 4: "x"},
-            "probability": {0: "batch", 2: "z", 3: "y", 4: "x"}})
-    sess = ort_session(seg_path)
-    seg_metrics = {}
-    for split in ("val", "shift"):
-        xs = window01(np.load(data / f"{split}_seg_x.npy"))[:, None]
-        ys = np.load(data / f"{split}_seg_y.npy")[:, None].astype(bool)
-        probs = np.concatenate([sess.run(["probability"], {"volume": xs[i:i + 8]})[0] for i in range(0, len(xs), 8)])
-        seg_metrics[f"{split}_dice"] = dice(probs > 0.5, ys)
-    print("segmenter", seg_metrics, flush=True)
-    write_card(out / "nodule_segmenter.toml", {
-        "name": "nodule-segmenter",
-        "description": "Fully convolutional 3-D network (dilated convolutions, receptive field 31 voxels) -> per-voxel nodule probability on the input grid; any input size.",
-        "task": "segmentation",
-        "file": seg_path.name,
-        "sha256": sha256(seg_path),
-        "opset": 17,
-        "labels": ["background", "nodule"],
-        "inputs": [{"name": "volume", "shape": [-1, 1, -1, -1, -1], "dtype": "float32",
-                    "description": "windowed HU in [0, 1], [batch, 1, z, y, x]"}],
-        "outputs": [{"name": "probability", "shape": [-1, 1, -1, -1, -1], "dtype": "float32",
-                     "description": "nodule probability per voxel"}],
-        "preprocessing": {"window_center": WINDOW_CENTER, "window_width": WINDOW_WIDTH,
-                          "patch_size": [16, 48, 48], "spacing_mm": [2.5, 1.8, 1.8],
-                          "notes": "x = clamp((HU - (center - width/2)) / width, 0, 1); trained on 16 x 48 x 48 patches"},
-        "training": {"seed": SEED + 1,
-                     "data": "radlab-synth chest phantoms, vendors " + ", ".join(manifest["train"]["vendors"]) + "; nothing else",
-                     "train_case_seeds": manifest["train"]["case_seeds"],
-                     "val_case_seeds": manifest["val"]["case_seeds"],
-                     "train_examples": n_seg, "val_examples": int(manifest["val"]["segmentation_patches"]),
-                     "epochs": seg_iters, "versions": versions},
-        "metrics": seg_metrics,
-    })
+    # RADLAB_TRAIN_ONLY=classifier keeps the segmenter already in OUT.
+    if only != "classifier":
+        # Segmenter.
+        seg, seg_iters, n_seg = train_segmenter(data)
+        seg_path = out / "nodule_segmenter.onnx"
+        export(seg, torch.zeros(1, 1, 16, 48, 48), seg_path, "volume", ["probability"],
+               {"volume": {0: "batch", 2: "z", 3: "y", 4: "x"},
+                "probability": {0: "batch", 2: "z", 3: "y", 4: "x"}})
+        sess = ort_session(seg_path)
+        seg_metrics = {}
+        for split in ("val", "shift"):
+            xs = window01(np.load(data / f"{split}_seg_x.npy"))[:, None]
+            ys = np.load(data / f"{split}_seg_y.npy")[:, None].astype(bool)
+            probs = np.concatenate([sess.run(["probability"], {"volume": xs[i:i + 8]})[0] for i in range(0, len(xs), 8)])
+            seg_metrics[f"{split}_dice"] = dice(probs > 0.5, ys)
+        print("segmenter", seg_metrics, flush=True)
+        write_card(out / "nodule_segmenter.toml", {
+            "name": "nodule-segmenter",
+            "description": "Fully convolutional 3-D network (dilated convolutions, receptive field 31 voxels) -> per-voxel nodule probability on the input grid; any input size.",
+            "task": "segmentation",
+            "file": seg_path.name,
+            "sha256": sha256(seg_path),
+            "opset": 17,
+            "labels": ["background", "nodule"],
+            "inputs": [{"name": "volume", "shape": [-1, 1, -1, -1, -1], "dtype": "float32",
+                        "description": "windowed HU in [0, 1], [batch, 1, z, y, x]"}],
+            "outputs": [{"name": "probability", "shape": [-1, 1, -1, -1, -1], "dtype": "float32",
+                         "description": "nodule probability per voxel"}],
+            "preprocessing": {"window_center": WINDOW_CENTER, "window_width": WINDOW_WIDTH,
+                              "patch_size": [16, 48, 48], "spacing_mm": [2.5, 1.8, 1.8],
+                              "notes": "x = clamp((HU - (center - width/2)) / width, 0, 1); trained on 16 x 48 x 48 patches"},
+            "training": {"seed": SEED + 1,
+                         "data": "radlab-synth chest phantoms, vendors " + ", ".join(manifest["train"]["vendors"]) + "; nothing else",
+                         "train_case_seeds": manifest["train"]["case_seeds"],
+                         "val_case_seeds": manifest["val"]["case_seeds"],
+                         "train_examples": n_seg, "val_examples": int(manifest["val"]["segmentation_patches"]),
+                         "epochs": seg_iters, "versions": versions},
+            "metrics": seg_metrics,
+        })
 
 
 if __name__ == "__main__":

@@ -59,7 +59,26 @@ fn case_data(seed: u64, vendor: usize, dense: bool) -> CaseData {
             ..Default::default()
         }
     };
-    let set = classification_patches(hu.view(), case.phantom.labels.view(), &centers, &options);
+    let mut set = classification_patches(hu.view(), case.phantom.labels.view(), &centers, &options);
+    // Hard negatives for the classifier too: axial patches centred on vessel
+    // branches, the lung wall and burned-in glyphs, where the segmenter's
+    // false positives are (the classifier exists to reject them).
+    let hard2d = hard_spots(
+        hu.view(),
+        case.phantom.labels.view(),
+        [1, 32, 32],
+        if dense { 30 } else { 10 },
+        seed ^ 0xC1A5,
+    );
+    for c in hard2d {
+        let p = hu.slice(ndarray::s![
+            c[0],
+            c[1] - 16..c[1] + 16,
+            c[2] - 16..c[2] + 16
+        ]);
+        set.patches.push(Axis(0), p).expect("patch shape");
+        set.labels.push(0);
+    }
     // As many patches without a nodule as with: the segmenter runs on whole
     // scans, where almost every window holds vessels, ribs and air only.
     let (with, without) = if dense { (8, 12) } else { (4, 4) };
@@ -72,10 +91,98 @@ fn case_data(seed: u64, vendor: usize, dense: bool) -> CaseData {
         without,
         seed ^ 0x5E6,
     );
+    let hard = hard_negatives(
+        hu.view(),
+        case.phantom.labels.view(),
+        [16, 48, 48],
+        if dense { 12 } else { 4 },
+        seed ^ 0x4A7D,
+    );
+    let seg = (
+        concatenate(Axis(0), &[seg.0.view(), hard.0.view()]).expect("same patch shape"),
+        concatenate(Axis(0), &[seg.1.view(), hard.1.view()]).expect("same patch shape"),
+    );
     CaseData {
         cls: (set.patches, set.labels),
         seg,
     }
+}
+
+/// Patches centred on vessel branches and the lung wall away from every
+/// nodule: voxels of soft-tissue density with aerated lung 6 voxels to one
+/// side. Random crops rarely hold one, and they are what a segmenter
+/// trained without them marks on scans with no nodule at all.
+fn hard_negatives(
+    hu: ndarray::ArrayView3<'_, f32>,
+    labels: ndarray::ArrayView3<'_, u8>,
+    size: [usize; 3],
+    n: usize,
+    seed: u64,
+) -> (Array4<f32>, Array4<u8>) {
+    let half = [size[0] / 2, size[1] / 2, size[2] / 2];
+    let mut x = Array4::<f32>::zeros((0, size[0], size[1], size[2]));
+    let mut y = Array4::<u8>::zeros((0, size[0], size[1], size[2]));
+    for c in hard_spots(hu, labels, size, n, seed) {
+        let region = ndarray::s![
+            c[0] - half[0]..c[0] - half[0] + size[0],
+            c[1] - half[1]..c[1] - half[1] + size[1],
+            c[2] - half[2]..c[2] - half[2] + size[2]
+        ];
+        x.push(Axis(0), hu.slice(region)).expect("patch shape");
+        y.push(
+            Axis(0),
+            labels.slice(region).mapv(|v| u8::from(v > 0)).view(),
+        )
+        .expect("patch shape");
+    }
+    (x, y)
+}
+
+/// Up to `n` centres of `size` boxes around such voxels, with no nodule
+/// voxel in the box, chosen with `seed`.
+fn hard_spots(
+    hu: ndarray::ArrayView3<'_, f32>,
+    labels: ndarray::ArrayView3<'_, u8>,
+    size: [usize; 3],
+    n: usize,
+    seed: u64,
+) -> Vec<[usize; 3]> {
+    use rand::{Rng, SeedableRng};
+    let (nz, ny, nx) = hu.dim();
+    let half = [size[0] / 2, size[1] / 2, size[2] / 2];
+    let mut spots = Vec::new();
+    if nz < size[0] || ny < size[1] || nx < size[2] {
+        return Vec::new();
+    }
+    // Centres whose box [c - half, c - half + size) lies inside the volume.
+    for z in (half[0]..=nz + half[0] - size[0]).step_by(2) {
+        for y in (half[1]..ny.saturating_sub(half[1])).step_by(3) {
+            for x in (half[2].max(6)..nx.saturating_sub(half[2].max(6))).step_by(3) {
+                let v = hu[[z, y, x]];
+                let air = hu[[z, y, x - 6]] < -700.0 || hu[[z, y, x + 6]] < -700.0;
+                if v > -300.0 && air {
+                    spots.push([z, y, x]);
+                }
+            }
+        }
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    let mut tries = 0;
+    while out.len() < n && !spots.is_empty() && tries < 50 * n {
+        tries += 1;
+        let c = spots[rng.random_range(0..spots.len())];
+        let region = ndarray::s![
+            c[0] - half[0]..c[0] - half[0] + size[0],
+            c[1] - half[1]..c[1] - half[1] + size[1],
+            c[2] - half[2]..c[2] - half[2] + size[2]
+        ];
+        if labels.slice(region).iter().any(|&v| v > 0) {
+            continue; // a nodule in view: not a negative
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn main() -> anyhow::Result<()> {

@@ -243,6 +243,38 @@ fn action_every_row(t: &'static Tasks) -> Outcome {
     ))
 }
 
+/// Every pair of options, in both orders, on every row: where two options
+/// both name an attribute, which one wins (K beats C) must not depend on
+/// the order they were given in.
+fn action_option_pairs(t: &'static Tasks) -> Outcome {
+    let table = table();
+    let all = ProfileOption::ALL;
+    let mut n = 0;
+    for rule in table.rules() {
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                for options in [[*a, *b], [*b, *a]] {
+                    let vr = VR::LO;
+                    let (got, want) = (
+                        (t.action_for)(rule, vr, &options),
+                        (REFERENCE.action_for)(rule, vr, &options),
+                    );
+                    if got != want {
+                        return Err(format!(
+                            "{} {} with options {:?} (in this order): expected {want:?}, got {got:?}. When two options both name an attribute, keeping (K) beats cleaning (C), whatever their order.",
+                            rule.name,
+                            attrs::tag_string(rule.tag.tag),
+                            options.iter().map(|o| o.name()).collect::<Vec<_>>()
+                        ));
+                    }
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok(format!("{n} (row, option pair) combinations agree"))
+}
+
 /// A cleaner that empties Patient ID wherever it is and drops Patient's Name.
 fn phi_cleaner(
     _: &InMemDicomObject,
@@ -520,6 +552,58 @@ fn uid_keyed(t: &'static Tasks) -> Outcome {
         }
     }
     Ok("keyed: another key, another mapping; 500 UIDs, 500 distinct replacements".into())
+}
+
+/// 200 000 distinct UIDs, 200 000 distinct valid replacements: a hash cut
+/// to 32 bits collides a few times at this count (the birthday bound), and
+/// a collision merges two unrelated objects.
+fn uid_many(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    let mut seen = std::collections::HashMap::with_capacity(200_000);
+    for k in 0..200_000u32 {
+        let u = format!("1.2.826.0.1.3680043.8.498.{}.{}", k / 1000, k % 1000);
+        let got = (t.remap_uid)(&key, &u);
+        if k % 997 == 0 {
+            valid_uid(&got)?;
+        }
+        if let Some(other) = seen.insert(got.clone(), u.clone()) {
+            return Err(format!(
+                "{other} and {u} both became {got} (after {k} UIDs): keep enough of the keyed hash (2.25 with 128 bits, as the reference) that 200 000 UIDs never collide."
+            ));
+        }
+    }
+    Ok("200 000 UIDs, no collision".into())
+}
+
+/// One patient's dates around century years: 1900 and 2100 are not leap
+/// years, 2000 is. A calendar that counts every fourth year as leap moves
+/// some dates by a different number of days than others.
+fn date_century(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    let dates = [
+        "19500615", "19000301", "19000228", "20000301", "20000229", "21000301", "21000228",
+        "19010101",
+    ];
+    let mut offsets = Vec::new();
+    for d in dates {
+        let got = (t.shift_date)(&key, "PAT-1900", "1.2.3.4", d);
+        if radlab_deid::keyed::shift_date(&got, 0).is_none() {
+            return Err(format!(
+                "{d} became {got:?}, not a calendar date (1900 and 2100 have no 29 February; 2000 has one)."
+            ));
+        }
+        offsets.push((d, days_between(d, &got)));
+    }
+    let first = offsets[0].1;
+    if let Some((d, n)) = offsets.iter().find(|(_, n)| *n != first) {
+        return Err(format!(
+            "one patient's dates moved by different numbers of days: {} by {first:?}, {d} by {n:?}. Century years are leap years only when divisible by 400 (1900 and 2100 are not, 2000 is).",
+            offsets[0].0
+        ));
+    }
+    Ok(format!(
+        "dates around 1900, 2000 and 2100 all moved by {first:?} days"
+    ))
 }
 
 fn date_valid(t: &'static Tasks) -> Outcome {
@@ -842,6 +926,14 @@ pub fn checks() -> Vec<Check<Tasks>> {
             action_options,
         ),
         c(
+            "action/option-pairs",
+            "resolve-action",
+            1.0,
+            Hidden,
+            Property,
+            action_option_pairs,
+        ),
+        c(
             "action/every-row",
             "resolve-action",
             0.75,
@@ -928,6 +1020,22 @@ pub fn checks() -> Vec<Check<Tasks>> {
             Hidden,
             EndToEnd,
             e2e_planted,
+        ),
+        c(
+            "uid/many-no-collision",
+            "uid-remap",
+            1.0,
+            Hidden,
+            Property,
+            uid_many,
+        ),
+        c(
+            "date/century-years",
+            "date-shift",
+            1.0,
+            Hidden,
+            WorkedExample,
+            date_century,
         ),
         c(
             "date/calendar",

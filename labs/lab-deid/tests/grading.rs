@@ -125,6 +125,53 @@ fn date_digits(key: &Key, patient: &str, _sop: &str, date: &str) -> String {
     )
 }
 
+/// The keyed hash cut to 32 bits: fine for a few hundred UIDs, collisions
+/// by the hundred thousand.
+fn uid_32_bits(key: &Key, uid: &str) -> String {
+    let full = key.uid(uid);
+    let n: u128 = full.trim_start_matches("2.25.").parse().unwrap_or(0);
+    format!("2.25.{}", n % (1u128 << 32))
+}
+
+/// Every fourth year a leap year (1900 and 2100 too), days counted on that calendar.
+fn date_julian_leap(key: &Key, patient: &str, _sop: &str, date: &str) -> String {
+    let leap = |y: i64| y % 4 == 0;
+    let month_days = |y: i64, m: i64| match m {
+        2 if leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let (mut y, mut m, mut d): (i64, i64, i64) = (
+        date[..4].parse().unwrap_or(2000),
+        date[4..6].parse().unwrap_or(1),
+        date[6..8].parse().unwrap_or(1),
+    );
+    for _ in 0..key.date_offset_days(patient) {
+        d -= 1;
+        if d == 0 {
+            m -= 1;
+            if m == 0 {
+                m = 12;
+                y -= 1;
+            }
+            d = month_days(y, m);
+        }
+    }
+    format!("{y:04}{m:02}{d:02}")
+}
+
+/// The first option that names the attribute wins, whatever its code.
+fn first_option_wins(rule: &Rule, vr: VR, options: &[ProfileOption]) -> Action {
+    for o in options {
+        let alone = (REFERENCE.action_for)(rule, vr, std::slice::from_ref(o));
+        if alone != (REFERENCE.action_for)(rule, vr, &[]) {
+            return alone;
+        }
+    }
+    (REFERENCE.action_for)(rule, vr, options)
+}
+
 fn meta_left(obj: &mut InMemDicomObject, meta: &mut FileMetaTable, options: &[ProfileOption]) {
     let keep = meta.media_storage_sop_instance_uid.clone();
     (REFERENCE.mark_deidentified)(obj, meta, options);
@@ -193,6 +240,21 @@ fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
             mutant!("date-digits", shift_date, date_digits),
             "date/intervals",
             "keep intervals",
+        ),
+        (
+            mutant!("uid-hash-32-bits", remap_uid, uid_32_bits),
+            "uid/many-no-collision",
+            "never collide",
+        ),
+        (
+            mutant!("date-every-fourth-year-leap", shift_date, date_julian_leap),
+            "date/century-years",
+            "divisible by 400",
+        ),
+        (
+            mutant!("first-option-wins", action_for, first_option_wins),
+            "action/option-pairs",
+            "whatever their order",
         ),
         (
             mutant!("file-meta-uid-left", mark_deidentified, meta_left),

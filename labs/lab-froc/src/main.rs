@@ -64,6 +64,17 @@ enum Score {
     Peak,
 }
 
+/// How the probability map becomes candidates in model mode.
+#[derive(Copy, Clone, Debug, PartialEq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Detections {
+    /// Per axial slice, as a 2-D detector reports them: a nodule seen on
+    /// five slices is five candidates (the duplicates the hit rules must handle).
+    Slice,
+    /// Per 3-D component: one candidate per connected region.
+    Volume,
+}
+
 #[derive(ClapArgs, Debug)]
 struct Args {
     /// Your detections, LUNA16 layout: a CSV with columns seriesuid, coordX, coordY, coordZ (mm), probability. Needs --annotations.
@@ -84,6 +95,9 @@ struct Args {
     /// How candidates are scored (ranked) in model mode.
     #[arg(long, value_enum, default_value = "classifier")]
     score: Score,
+    /// How candidates are found in model mode: per axial slice (a 2-D detector) or per 3-D component.
+    #[arg(long, value_enum, default_value = "slice")]
+    detections: Detections,
     /// When a candidate hits a lesion.
     #[arg(long, value_enum, default_value = "radius")]
     hit_rule: Rule,
@@ -160,6 +174,8 @@ struct Report {
     device: Option<String>,
     hit_rule: HitRule,
     candidate_threshold: Option<f32>,
+    /// How candidates were found (model mode).
+    detections: Option<Detections>,
     scans: Vec<ScanRow>,
     lesions: usize,
     candidates: usize,
@@ -366,14 +382,37 @@ fn problem_from_model(args: &Args) -> Result<Problem> {
         let (nz, ny, nx) = s.hu.dim();
         eprintln!("segmenting {} ({nz} x {ny} x {nx})", s.id);
         let prob = kit::models::segment(&mut model, s.hu.view(), &mut |_, _| {})?;
-        let mut found = candidates_from_probability(
-            prob.view(),
-            args.candidate_threshold,
-            s.spacing,
-            Connectivity::TwentySix,
-            CandidatePosition::Peak,
-            i,
-        )?;
+        let mut found = match args.detections {
+            Detections::Volume => candidates_from_probability(
+                prob.view(),
+                args.candidate_threshold,
+                s.spacing,
+                Connectivity::TwentySix,
+                CandidatePosition::Peak,
+                i,
+            )?,
+            Detections::Slice => {
+                // Each slice alone (a one-slice volume: 26-connectivity is
+                // 8-connectivity in the plane), moved back to its z.
+                let mut all = Vec::new();
+                for z in 0..nz {
+                    let one = prob.slice(ndarray::s![z..z + 1, .., ..]);
+                    for mut c in candidates_from_probability(
+                        one,
+                        args.candidate_threshold,
+                        s.spacing,
+                        Connectivity::TwentySix,
+                        CandidatePosition::Peak,
+                        i,
+                    )? {
+                        c.voxel[0] = z;
+                        c.position_mm[0] = z as f64 * s.spacing[0];
+                        all.push(c);
+                    }
+                }
+                all
+            }
+        };
         if let Some(c) = classifier.as_mut() {
             rescore(c, s.hu.view(), &mut found)?;
         }
@@ -744,6 +783,7 @@ fn run(args: Args) -> Result<()> {
         device: p.model.as_ref().map(|m| m.1.clone()),
         hit_rule: rule,
         candidate_threshold: (!csv_mode).then_some(args.candidate_threshold),
+        detections: (!csv_mode).then_some(args.detections),
         lesions: curve.lesions,
         candidates: p.candidates.len(),
         scans,
@@ -839,7 +879,12 @@ fn narrate(r: &Report, ci: &FrocCi) {
     println!("lab-froc: {}", r.source);
     if let (Some(m), Some(d)) = (&r.model, &r.device) {
         println!(
-            "model {m} on {d}; candidates: components of p >= {} (26-connected), at their peak voxel",
+            "model {m} on {d}; candidates: {} of p >= {}, at their peak voxel",
+            match r.detections {
+                Some(Detections::Volume) => "3-D components (26-connected)",
+                _ =>
+                    "per axial slice, the 2-D components (8-connected), as a 2-D detector reports them",
+            },
             r.candidate_threshold.unwrap_or(f32::NAN)
         );
     }
