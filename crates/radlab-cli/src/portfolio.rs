@@ -205,7 +205,7 @@ pub fn cards(entry: &LabEntry) -> Vec<(String, Vec<String>)> {
                 ],
                 ("lab-calibration", "S10") => vec![
                     "Screening means low prevalence and many scanners: PPV depends on calibrated probabilities.".into(),
-                    format!("Evidence: the classifier, scored on a vendor it never saw, had ECE {}; a scaling fitted on the trained vendors brought it to {}.", n("/before/ece", 4), n("/after_temperature/ece", 4)),
+                    format!("Evidence: the classifier, scored on a vendor it never saw, had ECE {}; a temperature fitted on the trained vendors gave {} there: check calibration on every new scanner, never assume it transfers.", n("/before/ece", 4), n("/after_temperature/ece", 4)),
                 ],
                 ("lab-froc", "I1") => vec![
                     "Pipeline: candidates from the segmenter, false-positive reduction by a classifier, matching by LUNA16's radius rule.".into(),

@@ -875,17 +875,59 @@ fn chart(curve: &Froc, ops: &[OperatingPoint]) -> Chart {
     }
 }
 
+/// The scans behind each difference of the conventions table, named.
+fn why_conventions_differ(r: &Report) -> Vec<String> {
+    let list = |f: &dyn Fn(&ScanRow) -> usize| -> (usize, String) {
+        let hits: Vec<String> = r
+            .scans
+            .iter()
+            .filter(|s| f(s) > 0)
+            .map(|s| format!("{} {}", s.id, f(s)))
+            .collect();
+        (r.scans.iter().map(f).sum(), hits.join(", "))
+    };
+    let cpm = |name: &str| r.conventions.iter().find(|c| c.name == name).map(|c| c.cpm);
+    let base = r.cpm;
+    let mut out = Vec::new();
+    let (dups, where_dups) = list(&|s| s.duplicate_hits);
+    if dups > 0 {
+        out.push(format!(
+            "Duplicates: {dups} extra candidates on lesions already found ({where_dups}); counted once they are ignored, counted as false positives they cost CPM {:.3} -> {:.3}.",
+            base,
+            cpm("duplicates as FPs").unwrap_or(f64::NAN)
+        ));
+    } else {
+        out.push("Duplicates: no lesion has a second candidate, so counting duplicates as false positives changes nothing.".into());
+    }
+    let (neg_fp, where_neg) = list(&|s| if s.lesions == 0 { s.false_positives } else { 0 });
+    if neg_fp > 0 {
+        out.push(format!(
+            "Negatives: {neg_fp} false positives on scans without lesions ({where_neg}); dropping those scans removes them and their share of the denominator: CPM {:.3} -> {:.3}.",
+            base,
+            cpm("negatives dropped").unwrap_or(f64::NAN)
+        ));
+    }
+    if let Some(o) = cpm("other hit rule") {
+        out.push(if (o - base).abs() < 5e-4 {
+            "Hit rule: every candidate within a lesion's radius also lies inside its mask here, so the two rules agree.".to_string()
+        } else {
+            format!("Hit rule: some candidates within a lesion's radius lie outside its mask (or the reverse): CPM {base:.3} -> {o:.3}.")
+        });
+    }
+    out
+}
+
 fn narrate(r: &Report, ci: &FrocCi) {
     println!("lab-froc: {}", r.source);
     if let (Some(m), Some(d)) = (&r.model, &r.device) {
         println!(
-            "model {m} on {d}; candidates: {} of p >= {}, at their peak voxel",
+            "model {m} on {d}; candidates: p >= {}, {}, each at its peak voxel",
+            r.candidate_threshold.unwrap_or(f32::NAN),
             match r.detections {
                 Some(Detections::Volume) => "3-D components (26-connected)",
                 _ =>
-                    "per axial slice, the 2-D components (8-connected), as a 2-D detector reports them",
+                    "per axial slice (2-D components, 8-connected, as a 2-D detector reports them)",
             },
-            r.candidate_threshold.unwrap_or(f32::NAN)
         );
     }
     println!("hit rule: {}", rule_name(r.hit_rule));
@@ -951,6 +993,9 @@ fn narrate(r: &Report, ci: &FrocCi) {
             "  {:<20} {:>6.3} {:>11.3}  {}",
             c.name, c.cpm, c.camelyon16, c.what
         );
+    }
+    for line in why_conventions_differ(r) {
+        println!("  {line}");
     }
     if let Some(m) = &r.mine {
         println!();
