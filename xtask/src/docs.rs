@@ -210,6 +210,31 @@ fn mdbook(root: &Path) -> Result<PathBuf> {
     Ok(local)
 }
 
+/// Run a command of the book from the workspace root; an exit other than 0
+/// is an error naming the page and line. Stdout is kept when `keep_stdout`.
+fn run_documented(
+    root: &Path,
+    page: &str,
+    line: usize,
+    command: &str,
+    keep_stdout: bool,
+) -> Result<std::process::Output> {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", command]).current_dir(root);
+    if !keep_stdout {
+        cmd.stdout(std::process::Stdio::null());
+    }
+    let o = cmd.output().with_context(|| format!("running {command}"))?;
+    if !o.status.success() {
+        bail!(
+            "{page}:{line}: `{command}` exited with {}:\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    Ok(o)
+}
+
 /// Build the book, then run every marked command.
 pub fn docs(root: &Path) -> Result<()> {
     let book = root.join("notebooks-free-docs");
@@ -245,22 +270,7 @@ pub fn docs(root: &Path) -> Result<()> {
             c.line,
             c.command
         );
-        let o = Command::new("sh")
-            .args(["-c", &c.command])
-            .current_dir(root)
-            .stdout(std::process::Stdio::null())
-            .output()
-            .with_context(|| format!("running {}", c.command))?;
-        if !o.status.success() {
-            bail!(
-                "{}:{}: `{}` exited with {}:\n{}",
-                c.page,
-                c.line,
-                c.command,
-                o.status,
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
+        run_documented(root, &c.page, c.line, &c.command, false)?;
     }
     for (k, q) in quoted.iter().enumerate() {
         eprintln!(
@@ -271,21 +281,7 @@ pub fn docs(root: &Path) -> Result<()> {
             q.line,
             q.command
         );
-        let o = Command::new("sh")
-            .args(["-c", &q.command])
-            .current_dir(root)
-            .output()
-            .with_context(|| format!("running {}", q.command))?;
-        if !o.status.success() {
-            bail!(
-                "{}:{}: `{}` exited with {}:\n{}",
-                q.page,
-                q.line,
-                q.command,
-                o.status,
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
+        let o = run_documented(root, &q.page, q.line, &q.command, true)?;
         let stdout = String::from_utf8_lossy(&o.stdout);
         let actual: Vec<&str> = stdout.lines().collect();
         if let Some((i, j)) = first_mismatch(&q.expected, &actual) {
