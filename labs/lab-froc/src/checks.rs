@@ -243,8 +243,15 @@ fn froc_random(t: &'static Tasks) -> Outcome {
     Ok(format!("{done} seeded scan sets match the reference"))
 }
 
-fn expect_cpm(t: &'static Tasks, curve: &[(f64, f64)], what: &str, rule: &str) -> Outcome {
-    let want = (REFERENCE.cpm)(curve);
+/// `want` is worked by hand from numpy.interp's rule, not taken from the
+/// reference, so a mistake in the reference's interpolation fails too.
+fn expect_cpm(
+    t: &'static Tasks,
+    curve: &[(f64, f64)],
+    want: f64,
+    what: &str,
+    rule: &str,
+) -> Outcome {
     let got = (t.cpm)(curve);
     if same(got, want) {
         Ok(format!("{what}: {got}"))
@@ -266,6 +273,7 @@ fn cpm_points(t: &'static Tasks) -> Outcome {
             (4.0, 0.6),
             (8.0, 0.7),
         ],
+        0.4,
         "a curve passing through every operating point (0.125 -> 0.1 ... 8 -> 0.7)",
         "The CPM averages LUNA16's seven operating points: 1/8, 1/4, 1/2, 1, 2, 4 and 8 FPs per scan (mean 0.4 here). CAMELYON16's six (1/4 to 8, MONAI's default) give 0.45.",
     )
@@ -275,6 +283,12 @@ fn cpm_interpolation(t: &'static Tasks) -> Outcome {
     expect_cpm(
         t,
         &[(0.0, 0.0), (0.1, 0.5), (1.5, 0.8), (10.0, 0.9)],
+        {
+            // (x - 0.1) / 1.4 of the way from 0.5 to 0.8, then (x - 1.5) / 8.5 from 0.8 to 0.9.
+            let low = |x: f64| 0.5 + 0.3 * (x - 0.1) / 1.4;
+            let high = |x: f64| 0.8 + 0.1 * (x - 1.5) / 8.5;
+            (low(0.125) + low(0.25) + low(0.5) + low(1.0) + high(2.0) + high(4.0) + high(8.0)) / 7.0
+        },
         "a curve with points at 0.1, 1.5 and 10 FPs per scan",
         "Between curve points, interpolate linearly like numpy.interp: at 1 FP per scan, 0.5 + (0.8 - 0.5) * (1 - 0.1) / (1.5 - 0.1). Taking the previous point (a step) or the nearest point is a different metric.",
     )
@@ -284,6 +298,7 @@ fn cpm_beyond(t: &'static Tasks) -> Outcome {
     expect_cpm(
         t,
         &[(0.0, 0.0), (0.25, 0.4), (1.0, 0.6)],
+        (0.2 + 0.4 + (0.4 + 0.2 * 0.25 / 0.75) + 0.6 * 4.0) / 7.0,
         "a curve that ends at 1 FP per scan",
         "Beyond the last curve point the sensitivity stays at its last value (numpy.interp's right edge): 0.6 at 2, 4 and 8 FPs per scan, not 0 and not extrapolated.",
     )

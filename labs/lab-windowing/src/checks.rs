@@ -84,6 +84,44 @@ fn linear_standard_notes(t: &'static Tasks) -> Outcome {
     )
 }
 
+/// Every half-HU step across and beyond the window, for narrow and wide
+/// windows, against PS3.3's formula evaluated in exact integer arithmetic:
+/// with x = X / 2 and d = w - 1, y + 1/2 = ((X - 2c + 1) * 255 + 255 d + d) / (2 d).
+/// Exact boundaries and exact halves are where float shortcuts go wrong.
+fn linear_exact_sweep(t: &'static Tasks) -> Outcome {
+    for (c, w) in [
+        (40i64, 1i64),
+        (40, 2),
+        (40, 3),
+        (7, 10),
+        (-600, 1500),
+        (2048, 4096),
+    ] {
+        let d = w - 1;
+        for x2 in 2 * (c - w) - 4..=2 * (c + w) + 4 {
+            let want: i64 = if d == 0 {
+                if x2 <= 2 * c - 1 { 0 } else { 255 }
+            } else if x2 <= 2 * c - 1 - d {
+                0
+            } else if x2 > 2 * c - 1 + d {
+                255
+            } else {
+                ((x2 - 2 * c + 1) * 255 + 255 * d + d)
+                    .div_euclid(2 * d)
+                    .clamp(0, 255)
+            };
+            let x = x2 as f64 / 2.0;
+            let got = (t.window_linear)(x as f32, c as f64, w as f64);
+            if i64::from(got) != want {
+                return Err(format!(
+                    "LINEAR at x = {x}, c = {c}, w = {w}: expected {want}, got {got}.\n{LINEAR_RULE} Check the exact edges c - 0.5 -/+ (w - 1)/2 and values that land exactly on a half."
+                ));
+            }
+        }
+    }
+    Ok("every half-HU step of six windows (w = 1 to 4096) matches PS3.3 exactly".into())
+}
+
 fn linear_offsets(t: &'static Tasks) -> Outcome {
     // c = 40, w = 400: limits -160 and 239; LINEAR_EXACT would give 254 at 239.
     expect_window(
@@ -390,6 +428,14 @@ pub fn checks() -> Vec<Check<Tasks>> {
             Visible,
             WorkedExample,
             linear_clipping,
+        ),
+        c(
+            "linear/exact-sweep",
+            "window-linear",
+            1.0,
+            Hidden,
+            WorkedExample,
+            linear_exact_sweep,
         ),
         c(
             "linear/random-vs-reference",
