@@ -100,7 +100,7 @@ fn linear_exact_sweep(t: &'static Tasks) -> Outcome {
         let d = w - 1;
         for x2 in 2 * (c - w) - 4..=2 * (c + w) + 4 {
             let want: i64 = if d == 0 {
-                if x2 <= 2 * c - 1 { 0 } else { 255 }
+                if x2 < 2 * c { 0 } else { 255 }
             } else if x2 <= 2 * c - 1 - d {
                 0
             } else if x2 > 2 * c - 1 + d {
