@@ -202,7 +202,7 @@ fn grade_hint_and_solution_flow() {
     let o = with_home(lab().args(["grade", "--out"]).arg(&out), &home);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("score 0/15"), "{text}");
+    assert!(text.contains("score 0/16"), "{text}");
     assert!(text.contains("stub of task window-linear"));
     let g: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("grade.json")).unwrap()).unwrap();
