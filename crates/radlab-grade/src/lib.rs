@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub mod fresh;
 pub mod integrity;
 
 /// The share of each task's points its visible checks carry; the hidden
@@ -986,6 +987,9 @@ pub mod testing {
 #[macro_export]
 macro_rules! lab_library {
     () => {
+        $crate::lab_library!(probe = None);
+    };
+    (probe = $probe:expr) => {
         /// What the grader is built from.
         pub const SOURCES: $crate::LabSources = $crate::LabSources {
             lab_toml: include_str!("../lab.toml"),
@@ -1003,6 +1007,18 @@ macro_rules! lab_library {
         /// Grade one table of task implementations.
         pub fn grade(tasks: &'static tasks::Tasks) -> $crate::Results {
             $crate::grade_lab(&SOURCES, &checks::checks(), tasks, tasks.name)
+        }
+
+        /// In a second process started by a check of cross-process
+        /// stability ([`radlab_grade::fresh`]): print the probe of the
+        /// named table (the reference, the exercise, the stubs or one of
+        /// `extra`) and return `true`; in any other process, `false`.
+        pub fn serve_probe(extra: &[&'static tasks::Tasks]) -> bool {
+            let probe: Option<fn(&'static tasks::Tasks) -> String> = $probe;
+            let mut tables: Vec<&'static tasks::Tasks> =
+                vec![&tasks::REFERENCE, &tasks::EXERCISE, &tasks::PRISTINE];
+            tables.extend_from_slice(extra);
+            $crate::fresh::serve_probe(env!("CARGO_PKG_NAME"), &tables, |t| t.name, probe)
         }
     };
 }
@@ -1073,6 +1089,14 @@ macro_rules! lab_grading_tests {
             );
             assert!(clean.integrity.is_empty(), "{:?}", clean.integrity);
             assert_eq!(clean.score, clean.max_score);
+        }
+
+        /// Answers a check of cross-process stability from a second run of
+        /// this test binary (see `radlab_grade::fresh`); does nothing otherwise.
+        #[test]
+        fn probe_child() {
+            let tables: Vec<_> = mutants().into_iter().map(|(m, _, _)| m).collect();
+            $lab::serve_probe(&tables);
         }
 
         #[test]

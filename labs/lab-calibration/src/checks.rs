@@ -55,6 +55,22 @@ fn ece_one(t: &'static Tasks) -> Outcome {
     )
 }
 
+/// The last bin holds predictions at exactly 1.0 (over-confident) and just
+/// below it (under-confident): one bin, so their gaps partly cancel. An
+/// extra bin for p = 1.0 adds the two gaps instead.
+fn ece_last_bin_mix(t: &'static Tasks) -> Outcome {
+    let last: f64 = (2.0 + 3.0 * 0.92) / 5.0 - 4.0 / 5.0;
+    expect_ece(
+        t,
+        &[1.0, 1.0, 0.92, 0.92, 0.92, 0.35],
+        &[true, false, true, true, true, true],
+        10,
+        5.0 / 6.0 * last.abs() + 1.0 / 6.0 * 0.65,
+        "two predictions at 1.0 (one right), three at 0.92 (all right), one at 0.35 (right)",
+        "[0.9, 1.0] is one bin, closed at 1.0: its five predictions have mean confidence 0.952 and accuracy 0.8. A separate bin for p = 1.0 (an eleventh bin) changes the ECE whenever the last bin holds other predictions too.",
+    )
+}
+
 fn ece_empty(t: &'static Tasks) -> Outcome {
     expect_ece(
         t,
@@ -311,6 +327,14 @@ pub fn checks() -> Vec<Check<Tasks>> {
             Visible,
             WorkedExample,
             ece_one,
+        ),
+        c(
+            "ece/last-bin-mix",
+            "ece",
+            1.0,
+            Hidden,
+            WorkedExample,
+            ece_last_bin_mix,
         ),
         c(
             "ece/empty-bins",

@@ -48,6 +48,22 @@ fn ece_drops_one(conf: &[f64], correct: &[bool], bins: usize) -> f64 {
         .sum()
 }
 
+/// p = 1.0 in a bin of its own, one past the last.
+fn ece_extra_bin(conf: &[f64], correct: &[bool], bins: usize) -> f64 {
+    let n = conf.len() as f64;
+    let mut acc = vec![(0usize, 0.0, 0.0); bins + 1];
+    for (&p, &c) in conf.iter().zip(correct) {
+        let k = ((p * bins as f64).floor() as usize).min(bins);
+        acc[k].0 += 1;
+        acc[k].1 += p;
+        acc[k].2 += f64::from(u8::from(c));
+    }
+    acc.iter()
+        .filter(|b| b.0 > 0)
+        .map(|b| b.0 as f64 / n * (b.2 / b.0 as f64 - b.1 / b.0 as f64).abs())
+        .sum()
+}
+
 /// Empty bins divided through: 0 / 0 = NaN poisons the sum.
 fn ece_nan_empty(conf: &[f64], correct: &[bool], bins: usize) -> f64 {
     let n = conf.len() as f64;
@@ -118,6 +134,11 @@ fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
             mutant!("ece-drops-p-equal-1", ece, ece_drops_one),
             "ece/p-equals-one",
             "belongs to the last bin",
+        ),
+        (
+            mutant!("ece-extra-bin-for-one", ece, ece_extra_bin),
+            "ece/last-bin-mix",
+            "eleventh bin",
         ),
         (
             mutant!("ece-empty-bins-counted", ece, ece_nan_empty),

@@ -401,6 +401,57 @@ fn walk_deep(t: &'static Tasks) -> Outcome {
     Ok("three levels, two items each cleaned; a dropped sequence stays dropped".into())
 }
 
+/// A private block reserved in a sequence item is read from that item: the
+/// Private Creator of (gggg,xxee) is (gggg,00xx) of the same data set
+/// (PS3.5 7.8.1), not of the object's top level or of the parent item.
+fn walk_item_context(t: &'static Tasks) -> Outcome {
+    let private = |obj: &mut InMemDicomObject, creator: Option<&str>, value: &str| {
+        if let Some(c) = creator {
+            put(obj, Tag(0x0019, 0x0010), VR::LO, c);
+        }
+        put(obj, Tag(0x0019, 0x1001), VR::LO, value);
+    };
+    let mut orphan = InMemDicomObject::new_empty();
+    private(&mut orphan, None, "ORPHAN IN THE INNER ITEM");
+    let mut item = InMemDicomObject::new_empty();
+    private(&mut item, Some("SAFE VENDOR"), "SAFE VALUE IN THE ITEM");
+    item.put(with_item(tags::REFERENCED_SOP_SEQUENCE, orphan));
+    let mut obj = InMemDicomObject::new_empty();
+    private(&mut obj, Some("OTHER VENDOR"), "TOP-LEVEL SECRET");
+    obj.put(with_item(tags::REFERENCED_IMAGE_SEQUENCE, item));
+    // Keeps a private element only when its block belongs to SAFE VENDOR
+    // in the data set the element is in.
+    let cleaner = |ds: &InMemDicomObject, e: &dicom_object::mem::InMemElement| {
+        let tag = e.header().tag;
+        if tag.group() % 2 == 1 && tag.element() >= 0x1000 {
+            let creator = radlab_deid::profile::private_creator(ds, tag);
+            return (creator.as_deref() == Some("SAFE VENDOR")).then(|| e.clone());
+        }
+        Some(e.clone())
+    };
+    let out = (t.clean_dataset)(&obj, &cleaner);
+    let mut kept = Vec::new();
+    fn values(o: &InMemDicomObject, kept: &mut Vec<String>) {
+        for e in o.iter() {
+            if e.header().tag == Tag(0x0019, 0x1001) {
+                kept.push(e.value().to_str().unwrap_or_default().trim().to_string());
+            }
+            if let Value::Sequence(s) = e.value() {
+                for i in s.items() {
+                    values(i, kept);
+                }
+            }
+        }
+    }
+    values(&out, &mut kept);
+    if kept != ["SAFE VALUE IN THE ITEM"] {
+        return Err(format!(
+            "(0019,1001) at three depths: the top level's block belongs to OTHER VENDOR, the item's to SAFE VENDOR, the inner item has no creator. A cleaner that keeps only SAFE VENDOR's elements should leave just the item's; got {kept:?}.\nPass each item (the data set the element is in) to the cleaner: a Private Creator is read from the element's own data set."
+        ));
+    }
+    Ok("each item was the cleaner's data set: private blocks read from their own item".into())
+}
+
 fn safe(creator: &str, group: u16, element: u8) -> SafePrivate {
     SafePrivate {
         creator: creator.into(),
@@ -573,6 +624,74 @@ fn uid_many(t: &'static Tasks) -> Outcome {
         }
     }
     Ok("200 000 UIDs, no collision".into())
+}
+
+/// What a second run of the lab must reproduce: keyed UIDs and a keyed
+/// date of fixed inputs under the sample key, as `uids=...;date=...`. Each
+/// part is computed on its own, so a panic in one task leaves the other.
+pub fn probe(t: &'static Tasks) -> String {
+    let quiet = |f: fn(&'static Tasks) -> String| {
+        std::panic::catch_unwind(|| f(t)).unwrap_or_else(|_| "!panicked".into())
+    };
+    format!("uids={};date={}", quiet(probe_uids), quiet(probe_date))
+}
+
+const PROBE_UIDS: [&str; 2] = ["1.2.826.0.1.3680043.8.498.12345", "1.2.3"];
+
+fn probe_uids(t: &'static Tasks) -> String {
+    let key = Key::sample();
+    PROBE_UIDS
+        .iter()
+        .map(|u| (t.remap_uid)(&key, u))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn probe_date(t: &'static Tasks) -> String {
+    (t.shift_date)(&Key::sample(), "PAT-0042", "1.2.3.100", "20240110")
+}
+
+/// This process's answer (`part` run here, panics left to the grader) and
+/// a new process's answer for the probe part `name`.
+fn here_and_there(
+    t: &'static Tasks,
+    part: fn(&'static Tasks) -> String,
+    name: &str,
+) -> Result<(String, String), String> {
+    let here = part(t);
+    let there = radlab_grade::fresh::probe_in_fresh_process(env!("CARGO_PKG_NAME"), t.name)
+        .map_err(|e| format!("could not run the check in a second process: {e}"))?;
+    let there = there
+        .split(';')
+        .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or(&there)
+        .to_string();
+    Ok((here, there))
+}
+
+/// The same UIDs under the same key in a second run of the program: a
+/// random salt drawn once per process, or a map of random replacements kept
+/// in memory, agrees with itself but not with yesterday's run.
+fn uid_fresh_process(t: &'static Tasks) -> Outcome {
+    let (here, there) = here_and_there(t, probe_uids, "uids")?;
+    if here != there {
+        return Err(format!(
+            "{} under the same key became {here} in this run and {there} in a second run of the program: the mapping must be a function of the key and the UID alone (no per-process salt, no random values remembered in memory), or the next batch's references point nowhere.",
+            PROBE_UIDS.join(" and ")
+        ));
+    }
+    Ok("a second run of the program maps the UIDs the same way".into())
+}
+
+/// The same date offset for a patient in a second run of the program.
+fn date_fresh_process(t: &'static Tasks) -> Outcome {
+    let (here, there) = here_and_there(t, probe_date, "date")?;
+    if here != there {
+        return Err(format!(
+            "PAT-0042's 20240110 became {here} in this run and {there} in a second run: a patient's offset must come from the key and the patient alone, so that next month's studies keep their intervals to this month's."
+        ));
+    }
+    Ok("a second run of the program shifts the patient's date the same way".into())
 }
 
 /// One patient's dates around century years: 1900 and 2100 are not leap
@@ -966,6 +1085,14 @@ pub fn checks() -> Vec<Check<Tasks>> {
             walk_deep,
         ),
         c(
+            "walk/private-creator-in-item",
+            "walk-sequences",
+            1.0,
+            Hidden,
+            WorkedExample,
+            walk_item_context,
+        ),
+        c(
             "private/removed-by-default",
             "private-tags",
             0.75,
@@ -1030,6 +1157,14 @@ pub fn checks() -> Vec<Check<Tasks>> {
             uid_many,
         ),
         c(
+            "uid/same-in-a-new-process",
+            "uid-remap",
+            1.0,
+            Hidden,
+            Property,
+            uid_fresh_process,
+        ),
+        c(
             "date/century-years",
             "date-shift",
             1.0,
@@ -1068,6 +1203,14 @@ pub fn checks() -> Vec<Check<Tasks>> {
             Hidden,
             Property,
             date_patients_differ,
+        ),
+        c(
+            "date/same-in-a-new-process",
+            "date-shift",
+            1.0,
+            Hidden,
+            Property,
+            date_fresh_process,
         ),
         c(
             "finish/identity-removed",

@@ -25,7 +25,8 @@ pub fn action_for(rule: &Rule, vr: VR, options: &[ProfileOption]) -> Action {
 /// Task `walk-sequences`: a new data set made by passing every element of
 /// `obj` to `clean(obj, element)`: `None` drops it, `Some(e)` writes `e`.
 /// When the written element is a sequence, each of its items must be cleaned
-/// the same way (and theirs, at any depth).
+/// the same way (and theirs, at any depth), with the item as the data set
+/// its elements are in.
 pub fn clean_dataset(obj: &InMemDicomObject, clean: &CleanElement<'_>) -> InMemDicomObject {
     let _ = (obj, clean);
     todo!("walk-sequences")

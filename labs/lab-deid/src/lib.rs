@@ -10,4 +10,4 @@ pub mod tasks;
 #[allow(dead_code)]
 mod pristine;
 
-radlab_grade::lab_library!();
+radlab_grade::lab_library!(probe = Some(checks::probe));

@@ -3,6 +3,7 @@
 //! (a mutant) fails at least one check whose message names the mistake.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use dicom_core::value::{DataSetSequence, Value};
 use dicom_core::{DataElement, Tag, VR};
@@ -161,6 +162,59 @@ fn date_julian_leap(key: &Key, patient: &str, _sop: &str, date: &str) -> String 
     format!("{y:04}{m:02}{d:02}")
 }
 
+/// A random replacement per UID, remembered in memory: stable for as long
+/// as the process lives, different in the next run.
+fn uid_random_remembered(key: &Key, uid: &str) -> String {
+    use std::collections::HashMap;
+    use std::hash::BuildHasher;
+    static SEEN: Mutex<Option<HashMap<(String, String), String>>> = Mutex::new(None);
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    seen.get_or_insert_with(HashMap::new)
+        .entry((key.fingerprint(), uid.to_string()))
+        .or_insert_with(|| {
+            let r = std::collections::hash_map::RandomState::new();
+            let n = (u128::from(r.hash_one(uid)) << 63) | u128::from(r.hash_one(1u8) >> 1);
+            format!("2.25.{}", n.max(1))
+        })
+        .clone()
+}
+
+/// The patient's offset salted once per process.
+fn date_salt_per_process(key: &Key, patient: &str, _sop: &str, date: &str) -> String {
+    use std::hash::BuildHasher;
+    static SALT: OnceLock<u64> = OnceLock::new();
+    let salt = SALT.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0u8));
+    let days = key.date_offset_days(&format!("{salt}/{patient}"));
+    radlab_deid::keyed::shift_date(date, -days).unwrap_or_default()
+}
+
+/// Recursion that hands the cleaner the top-level data set at every depth.
+fn root_context(obj: &InMemDicomObject, clean: &CleanElement<'_>) -> InMemDicomObject {
+    fn walk(
+        root: &InMemDicomObject,
+        obj: &InMemDicomObject,
+        clean: &CleanElement<'_>,
+    ) -> InMemDicomObject {
+        let mut out = InMemDicomObject::new_empty();
+        for e in obj.iter() {
+            let Some(n) = clean(root, e) else { continue };
+            if let Value::Sequence(seq) = n.value() {
+                let items: Vec<InMemDicomObject> =
+                    seq.items().iter().map(|i| walk(root, i, clean)).collect();
+                out.put(DataElement::new(
+                    n.header().tag,
+                    VR::SQ,
+                    DataSetSequence::from(items),
+                ));
+            } else {
+                out.put(n);
+            }
+        }
+        out
+    }
+    walk(obj, obj, clean)
+}
+
 /// The first option that names the attribute wins, whatever its code.
 fn first_option_wins(rule: &Rule, vr: VR, options: &[ProfileOption]) -> Action {
     for o in options {
@@ -250,6 +304,21 @@ fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
             mutant!("date-every-fourth-year-leap", shift_date, date_julian_leap),
             "date/century-years",
             "divisible by 400",
+        ),
+        (
+            mutant!("uid-random-remembered", remap_uid, uid_random_remembered),
+            "uid/same-in-a-new-process",
+            "second run",
+        ),
+        (
+            mutant!("date-salt-per-process", shift_date, date_salt_per_process),
+            "date/same-in-a-new-process",
+            "second run",
+        ),
+        (
+            mutant!("walk-root-context", clean_dataset, root_context),
+            "walk/private-creator-in-item",
+            "own data set",
         ),
         (
             mutant!("first-option-wins", action_for, first_option_wins),

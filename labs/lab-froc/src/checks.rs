@@ -58,6 +58,23 @@ fn match_nearest(t: &'static Tasks) -> Outcome {
     )
 }
 
+/// Exactly on the radius (3-4-5: the squared distance 25 is exact in
+/// floating point) and exactly halfway between two centres.
+fn match_edges(t: &'static Tasks) -> Outcome {
+    expect_matches(
+        t,
+        &[[0.0, 3.0, 4.0], [0.0, 0.0, 20.0], [0.0, 0.0, 23.0 + 1e-9]],
+        &[
+            ([0.0, 0.0, 0.0], 10.0),
+            ([0.0, 0.0, 16.0], 10.0),
+            ([0.0, 0.0, 24.0], 10.0),
+        ],
+        &[Some(0), Some(1), Some(2)],
+        "nodules of diameter 10 mm at x = 0, 16 and 24; candidates 5 mm from the first (exactly its radius), at x = 20 (4 mm from the second and the third) and just past x = 23",
+        "\"At most the radius\" includes the radius itself (<=, not <). A candidate equally near two centres goes to the first of them in the list; a strictly nearer one always wins.",
+    )
+}
+
 fn match_random(t: &'static Tasks) -> Outcome {
     let mut r = ChaCha8Rng::seed_from_u64(601);
     for case in 0..100 {
@@ -355,6 +372,14 @@ pub fn checks() -> Vec<Check<Tasks>> {
             Visible,
             WorkedExample,
             match_nearest,
+        ),
+        c(
+            "match/radius-and-ties",
+            "match-radius",
+            1.0,
+            Hidden,
+            WorkedExample,
+            match_edges,
         ),
         c(
             "match/random-vs-reference",

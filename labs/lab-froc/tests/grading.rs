@@ -18,6 +18,36 @@ fn diameter_as_radius(c: &[[f64; 3]], n: &[Nodule]) -> Vec<Option<usize>> {
     (REFERENCE.match_radius)(c, &doubled)
 }
 
+/// Strictly inside the radius: a candidate exactly on it misses.
+fn radius_exclusive(c: &[[f64; 3]], n: &[Nodule]) -> Vec<Option<usize>> {
+    nearest_by(c, n, |d2, r2| d2 < r2, |d2, best| d2 < best)
+}
+
+/// On a tie the later nodule wins.
+fn tie_to_last(c: &[[f64; 3]], n: &[Nodule]) -> Vec<Option<usize>> {
+    nearest_by(c, n, |d2, r2| d2 <= r2, |d2, best| d2 <= best)
+}
+
+fn nearest_by(
+    c: &[[f64; 3]],
+    n: &[Nodule],
+    hit: fn(f64, f64) -> bool,
+    better: fn(f64, f64) -> bool,
+) -> Vec<Option<usize>> {
+    c.iter()
+        .map(|&p| {
+            let mut best: Option<(usize, f64)> = None;
+            for (i, &(q, d)) in n.iter().enumerate() {
+                let d2 = dist2(p, q);
+                if hit(d2, (d / 2.0).powi(2)) && best.is_none_or(|(_, b)| better(d2, b)) {
+                    best = Some((i, d2));
+                }
+            }
+            best.map(|(i, _)| i)
+        })
+        .collect()
+}
+
 /// The first nodule in range, not the nearest.
 fn first_in_range(c: &[[f64; 3]], n: &[Nodule]) -> Vec<Option<usize>> {
     c.iter()
@@ -123,6 +153,16 @@ fn mutants() -> Vec<(&'static Tasks, &'static str, &'static str)> {
             mutant!("first-not-nearest", match_radius, first_in_range),
             "match/nearest",
             "nearest",
+        ),
+        (
+            mutant!("radius-exclusive", match_radius, radius_exclusive),
+            "match/radius-and-ties",
+            "includes the radius",
+        ),
+        (
+            mutant!("tie-to-the-last", match_radius, tie_to_last),
+            "match/radius-and-ties",
+            "first of them",
         ),
         (
             mutant!(

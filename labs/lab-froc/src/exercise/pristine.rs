@@ -12,7 +12,8 @@ use crate::tasks::{Nodule, Scan};
 /// Task `match-radius`: for each candidate position, the index of the
 /// nodule it hits under LUNA16's rule (its distance to the nodule's centre
 /// is at most the nodule's radius; `Nodule` is `(centre, diameter)`), the
-/// nearest centre when several qualify, `None` when none does.
+/// nearest centre when several qualify (the first of them in `nodules` when
+/// two are equally near), `None` when none does.
 pub fn match_radius(candidates: &[[f64; 3]], nodules: &[Nodule]) -> Vec<Option<usize>> {
     let _ = (candidates, nodules);
     todo!("match-radius")
