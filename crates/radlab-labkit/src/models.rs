@@ -221,11 +221,11 @@ pub struct LabelledScan {
     pub warnings: Vec<String>,
 }
 
-/// The sample cases read from their DICOM series and `labels.npy`, plus
-/// `negatives` scans without nodules made by radlab-synth (seeds 901, 902,
-/// ...; the same every run), so that empty references and false positives
-/// in scans without lesions show up.
-pub fn labelled_sample_scans(negatives: usize) -> Result<Vec<LabelledScan>> {
+/// The sample cases read from their DICOM series and `labels.npy`, plus a
+/// scan without nodules made by radlab-synth for each of `negative_seeds`
+/// (named `negative-SEED`; the same every run), so that empty references
+/// and false positives in scans without lesions show up.
+pub fn labelled_sample_scans(negative_seeds: &[u64]) -> Result<Vec<LabelledScan>> {
     let mut out = Vec::new();
     for dir in sample_case_dirs()? {
         let truth = radlab_synth::CaseTruth::read(&dir)?;
@@ -257,8 +257,7 @@ pub fn labelled_sample_scans(negatives: usize) -> Result<Vec<LabelledScan>> {
             crate::sample_data_dir().display()
         );
     }
-    for k in 0..negatives {
-        let seed = 901 + k as u64;
+    for &seed in negative_seeds {
         let mut spec = radlab_synth::CaseSpec::sample(seed);
         spec.nodules = 0;
         let case = radlab_synth::generate_case(&spec);

@@ -368,7 +368,11 @@ fn problem_from_csv(
 }
 
 fn problem_from_model(args: &Args) -> Result<Problem> {
-    let scans = kit::models::labelled_sample_scans(args.negatives)?;
+    let scans = kit::models::labelled_sample_scans(
+        &(0..args.negatives as u64)
+            .map(|k| 901 + k)
+            .collect::<Vec<_>>(),
+    )?;
     let mut model = args.infer.load("nodule_segmenter")?;
     let mut classifier = match args.score {
         Score::Classifier => Some(args.infer.load("nodule_classifier")?),

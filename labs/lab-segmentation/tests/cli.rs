@@ -16,7 +16,7 @@ fn run_json(args: &[&str], out: &std::path::Path) -> serde_json::Value {
 #[test]
 fn default_run_scores_every_case_under_each_convention() {
     let out = tempfile::tempdir().unwrap();
-    let v = run_json(&["--negatives", "1"], out.path());
+    let v = run_json(&[], out.path());
     let cases = v["cases"].as_array().unwrap();
     let ids: Vec<&str> = cases.iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(
@@ -26,7 +26,8 @@ fn default_run_scores_every_case_under_each_convention() {
             "case-002",
             "case-003",
             "case-004",
-            "negative-901"
+            "negative-901",
+            "negative-908"
         ]
     );
     let with_reference = cases
@@ -71,13 +72,37 @@ fn default_run_scores_every_case_under_each_convention() {
     let means = v["means"].as_array().unwrap();
     assert_eq!(means[0]["policy"], "monai-ignore-empty");
     assert_eq!(means[0]["cases_counted"], 4);
+    // The lesson of the default run: one negative with a false positive and
+    // one where nothing is predicted, so the three conventions part ways.
+    let case = |id: &str| cases.iter().find(|c| c["id"] == id).unwrap();
+    assert!(case("negative-901")["predicted_voxels"].as_u64().unwrap() > 0);
+    assert_eq!(case("negative-908")["predicted_voxels"], 0);
+    let m: Vec<f64> = means
+        .iter()
+        .map(|m| m["mean_dice"].as_f64().unwrap())
+        .collect();
+    assert!(m[0] != m[1] && m[1] != m[2] && m[0] != m[2], "{m:?}");
+    assert_eq!(
+        means
+            .iter()
+            .map(|m| &m["cases_counted"])
+            .collect::<Vec<_>>(),
+        [4, 5, 6]
+    );
+    // The post-processing step is reported.
+    assert_eq!(v["min_volume_mm3"], 113.0);
+    let removed: u64 = cases
+        .iter()
+        .map(|c| c["removed_components"].as_u64().unwrap())
+        .sum();
+    assert!(removed > 0);
     assert!(out.path().join("report.json").is_file());
 }
 
 #[test]
 fn a_users_series_and_labels_give_the_same_numbers_as_the_sample_run() {
     let out = tempfile::tempdir().unwrap();
-    let a = run_json(&["--negatives", "0"], out.path());
+    let a = run_json(&["--negatives"], out.path());
     let series = sample("case-002/ct");
     let labels = sample("case-002/labels.npy");
     let b = run_json(
