@@ -114,6 +114,9 @@ enum Cmd {
         /// Where each lab's grade.json goes: DIR/<lab>/grade.json (the folder `portfolio --results` reads).
         #[arg(long, default_value = "out", value_name = "DIR")]
         out: PathBuf,
+        /// Seed of the randomised hidden checks (default: a new one each run, printed).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Re-grade a lab each time its exercise file is saved (Ctrl-C to stop).
     Watch {
@@ -156,7 +159,15 @@ fn main() -> ExitCode {
     kit::init_logging(0);
     kit::exit_code(match Cli::parse().cmd {
         Cmd::List => list(),
-        Cmd::Grade { all, json, out } => grade_all(all, json, &out),
+        Cmd::Grade {
+            all,
+            json,
+            out,
+            seed,
+        } => {
+            radlab_grade::set_run_seed(seed.unwrap_or_else(radlab_grade::fresh_run_seed));
+            grade_all(all, json, &out)
+        }
         Cmd::Watch { lab, poll } => watch(&lab, poll),
         Cmd::Reset { lab, yes } => reset(&lab, yes),
         Cmd::Runtime { device } => runtime(device),
@@ -332,6 +343,11 @@ fn grade_all(all: bool, json: bool, out_root: &Path) -> Result<()> {
         m += r.max_score;
     }
     println!("{:<16} {:>4}/{:<4}", "total", s, m);
+    println!(
+        "randomised checks: run seed {} (`radlab grade --all --seed {}` repeats this run)",
+        radlab_grade::run_seed(),
+        radlab_grade::run_seed()
+    );
     println!(
         "details: cargo run -p lab-X -- grade; results in {}/lab-X/grade.json",
         out_root.display()

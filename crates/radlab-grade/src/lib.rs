@@ -28,6 +28,59 @@ pub mod integrity;
 /// this much.
 pub const VISIBLE_SHARE: f64 = 0.25;
 
+/// The seed of this grading run's randomised checks (see [`check_rng`]).
+static RUN_SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Set the seed of the randomised checks for the rest of this process.
+/// 0 (the default, and what the lab's own tests use) gives the cases the
+/// checks name in their messages; a lab's `grade` command draws a new seed
+/// each run, so that hidden cases cannot be answered from the checks'
+/// source.
+pub fn set_run_seed(seed: u64) {
+    RUN_SEED.store(seed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The seed set by [`set_run_seed`] (0 unless set).
+pub fn run_seed() -> u64 {
+    RUN_SEED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A new non-zero run seed from the operating system's hasher keys and the
+/// clock (no generator crate needed for one number).
+pub fn fresh_run_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    // Small enough to type back after `--seed`.
+    (h.finish() % 1_000_000_000).max(1)
+}
+
+/// The generator of one randomised check: `stream` names the check's
+/// sequence of cases; the run seed moves every stream at once. With run
+/// seed 0 it is `ChaCha8Rng::seed_from_u64(stream)`.
+pub fn check_rng(stream: u64) -> rand_chacha::ChaCha8Rng {
+    use rand::SeedableRng;
+    let mixed = match run_seed() {
+        0 => stream,
+        s => stream ^ s.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    };
+    rand_chacha::ChaCha8Rng::seed_from_u64(mixed)
+}
+
+/// How a check's message names its cases: `seed 601`, or `seed 601 of run
+/// seed 12345` (and `grade --seed 12345` repeats them).
+pub fn seed_note(stream: u64) -> String {
+    match run_seed() {
+        0 => format!("seed {stream}"),
+        s => format!("seed {stream} of run seed {s}; `grade --seed {s}` repeats it"),
+    }
+}
+
 /// Errors of the grading engine.
 #[derive(Debug, thiserror::Error)]
 pub enum GradeError {
@@ -158,6 +211,9 @@ pub struct Results {
     /// (each scores 0).
     #[serde(default)]
     pub integrity: Vec<integrity::Finding>,
+    /// The seed of the randomised checks ([`run_seed`]; 0: the shipped cases).
+    #[serde(default)]
+    pub run_seed: u64,
 }
 
 impl Results {
@@ -409,6 +465,7 @@ pub fn grade<T: ?Sized + Sync + 'static>(
         },
         timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         integrity: findings,
+        run_seed: run_seed(),
     }
 }
 
@@ -504,6 +561,12 @@ pub fn print_table(results: &Results, meta: &LabMeta) {
         points(results.score),
         points(results.max_score)
     );
+    if results.run_seed != 0 {
+        println!(
+            "  randomised checks: run seed {} (`grade --seed {}` repeats this run)",
+            results.run_seed, results.run_seed
+        );
+    }
     for f in &results.integrity {
         println!(
             "  not graded: task {} ({}() reaches `{}`): 0 points",
@@ -828,6 +891,36 @@ solution = "s"
 pub mod testing {
     use super::{LabMeta, LabSources, Results, sha256_of};
 
+    /// `LAB grade --reference --seed SEED` (the lab's binary `exe`, a
+    /// process of its own because the run seed is process-wide) scores full
+    /// marks and records the seed: the randomised checks hold for any run
+    /// seed, not only for the cases the tests see.
+    pub fn assert_reference_passes_at_seed(exe: &str, seed: u64) {
+        let dir =
+            std::env::temp_dir().join(format!("radlab-grade-seed-{}-{seed}", std::process::id()));
+        let out = std::process::Command::new(exe)
+            .args(["grade", "--reference", "--json", "--seed"])
+            .arg(seed.to_string())
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .expect("the lab binary runs");
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let r: Results = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("grade --json at seed {seed}: {e}: {text}"));
+        let failed: Vec<String> = r
+            .failed()
+            .map(|t| format!("{}: {}", t.name, t.output))
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "the reference fails at run seed {seed}: {failed:#?}"
+        );
+        assert_eq!(r.run_seed, seed);
+        assert!(out.status.success());
+    }
+
     /// The reference passes every check, and the checks' points add up to
     /// each task's points in lab.toml.
     pub fn assert_reference_passes(results: &Results, sources: &LabSources) {
@@ -1102,6 +1195,16 @@ macro_rules! lab_grading_tests {
         #[test]
         fn hidden_checks_carry_most_of_each_task() {
             $crate::testing::assert_visible_share(&$lab::grade(&$lab::tasks::REFERENCE));
+        }
+
+        #[test]
+        fn reference_passes_at_other_run_seeds() {
+            for seed in [1, 2, 987_654_321] {
+                $crate::testing::assert_reference_passes_at_seed(
+                    env!(concat!("CARGO_BIN_EXE_", $dir)),
+                    seed,
+                );
+            }
         }
 
         #[test]

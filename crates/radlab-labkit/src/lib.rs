@@ -300,6 +300,11 @@ pub enum LabCommand {
         /// Output folder for grade.json (default: out/<lab>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Seed of the randomised hidden checks: by default a new one each
+        /// run (printed, and kept in grade.json); 0 gives the cases the
+        /// checks' messages name without a run seed.
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Show the next hint for a task (the task ids are listed by `grade`).
     Hint {
@@ -325,7 +330,9 @@ pub fn lab_command(
             reference,
             json,
             out,
+            seed,
         } => {
+            radlab_grade::set_run_seed(seed.unwrap_or_else(radlab_grade::fresh_run_seed));
             if !reference {
                 let rebuild = format!("cargo run -p {} -- grade", meta.id);
                 if let Some(why) = radlab_grade::stale_exercise(sources, &meta.id, &rebuild) {

@@ -5,8 +5,7 @@ use std::sync::OnceLock;
 
 use ndarray::Array3;
 use radlab_grade::{Check, Kind, Outcome, Visibility};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 
 use crate::tasks::{Finding, REFERENCE, Tasks};
 
@@ -27,7 +26,7 @@ fn expect_window(f: F, cases: &[(f32, f64, f64, u8)], rule: &str) -> Outcome {
 
 /// Random (x, c, w) triples from a seed, covering narrow and wide windows.
 fn random_cases(seed: u64, n: usize, min_width: f64) -> Vec<(f32, f64, f64)> {
-    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    let mut r = radlab_grade::check_rng(seed);
     (0..n)
         .map(|_| {
             let c = f64::from(r.random_range(-1200i32..1200));
@@ -52,13 +51,15 @@ fn against_reference(f: F, reference: F, seed: u64, min_width: f64, what: &str) 
         let (got, want) = (f(x, c, w), reference(x, c, w));
         if got != want {
             return Err(format!(
-                "{what}: on seeded random inputs (seed {seed}) c = {c}, w = {w}, HU {x}: expected {want}, got {got}"
+                "{what}: on seeded random inputs ({}) c = {c}, w = {w}, HU {x}: expected {want}, got {got}",
+                radlab_grade::seed_note(seed)
             ));
         }
     }
     Ok(format!(
-        "{} seeded random values agree with the reference (seed {seed})",
-        cases.len()
+        "{} seeded random values agree with the reference ({})",
+        cases.len(),
+        radlab_grade::seed_note(seed)
     ))
 }
 
@@ -353,7 +354,8 @@ fn resample_worked(t: &'static Tasks) -> Outcome {
 }
 
 fn resample_random(t: &'static Tasks) -> Outcome {
-    let mut r = ChaCha8Rng::seed_from_u64(404);
+    let seed_note_404 = radlab_grade::seed_note(404);
+    let mut r = radlab_grade::check_rng(404);
     for case in 0..40 {
         let shape = (
             r.random_range(1..7),
@@ -375,7 +377,7 @@ fn resample_random(t: &'static Tasks) -> Outcome {
         let want = (REFERENCE.resample_labels)(v.view(), sp, tg);
         if got != want {
             return Err(format!(
-                "seeded case {case} (seed 404): {shape:?} at {sp:?} mm -> {tg:?} mm differs from the reference (shape {:?} vs {:?})",
+                "seeded case {case} ({seed_note_404}): {shape:?} at {sp:?} mm -> {tg:?} mm differs from the reference (shape {:?} vs {:?})",
                 got.shape(),
                 want.shape()
             ));
