@@ -746,6 +746,62 @@ fn date_valid(t: &'static Tasks) -> Outcome {
     Ok("shifted dates are valid calendar dates, 1 to 3652 days back".into())
 }
 
+/// 40 000 patients: no offset is 0 (an unshifted date is the real one) and
+/// none is beyond ten years. At this count an offset of 0 that one patient
+/// in 3652 would get (a range 0..3651 instead of 1..3652) shows up.
+fn date_never_zero(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    for k in 0..40_000u32 {
+        let patient = format!("PAT-{k:05}");
+        let got = (t.shift_date)(&key, &patient, "1.2.3", "20240110");
+        match days_between("20240110", &got) {
+            Some(n) if (-3652..=-1).contains(&n) => {}
+            n => {
+                return Err(format!(
+                    "{patient}'s 20240110 became {got:?}, a shift of {n:?} days; every patient must move 1 to 3652 days back. An offset of 0 leaves the real date (derive the offset as 1 + h mod 3652, not h mod 3652)."
+                ));
+            }
+        }
+    }
+    Ok("40 000 patients, every offset 1 to 3652 days".into())
+}
+
+/// Values that are not calendar dates cannot be shifted and must not be
+/// kept: the exercise's contract says they become 19000101.
+fn date_not_a_date(t: &'static Tasks) -> Outcome {
+    let key = Key::sample();
+    for bad in [
+        "2024011",
+        "202401100",
+        "20241310",
+        "20240010",
+        "20240132",
+        "20230229",
+        "19000229",
+        "20240431",
+        "2024-01-10",
+        "UNKNOWN",
+    ] {
+        let got = (t.shift_date)(&key, "PAT-0042", "1.2.3", bad);
+        if got != "19000101" {
+            return Err(format!(
+                "{bad:?} is not a calendar date (YYYYMMDD, month 1 to 12, a day the month has); expected the dummy 19000101, got {got:?}. Shifting the digits anyway, or keeping the value, lets a malformed date through."
+            ));
+        }
+    }
+    // ... while a real leap day is a date like any other.
+    let (a, b) = (
+        (t.shift_date)(&key, "PAT-0042", "1.2.3", "20240228"),
+        (t.shift_date)(&key, "PAT-0042", "1.2.3", "20240229"),
+    );
+    if days_between(&a, &b) != Some(1) {
+        return Err(format!(
+            "20240228 and 20240229 (2024 is a leap year) became {a:?} and {b:?}: a real leap day is shifted like every other date, one day after the 28th."
+        ));
+    }
+    Ok("values that are not dates become 19000101; 29 February 2024 is shifted".into())
+}
+
 fn date_per_patient(t: &'static Tasks) -> Outcome {
     let key = Key::sample();
     let a = (t.shift_date)(&key, "PAT-0042", "1.2.3.100", "20240110");
@@ -1195,6 +1251,22 @@ pub fn checks() -> Vec<Check<Tasks>> {
             Visible,
             WorkedExample,
             date_intervals,
+        ),
+        c(
+            "date/never-zero",
+            "date-shift",
+            1.0,
+            Hidden,
+            Property,
+            date_never_zero,
+        ),
+        c(
+            "date/not-a-date",
+            "date-shift",
+            1.0,
+            Hidden,
+            WorkedExample,
+            date_not_a_date,
         ),
         c(
             "date/patients-differ",

@@ -56,7 +56,8 @@ pub fn remap_uid(key: &Key, uid: &str) -> String {
 
 /// Task `date-shift`: `date` (`YYYYMMDD`) of the file `sop_instance_uid` of
 /// patient `patient_id`, moved back by an offset derived under `key`, for the
-/// Retain Longitudinal Temporal Information with Modified Dates option.
+/// Retain Longitudinal Temporal Information with Modified Dates option. A
+/// value that is not a calendar date becomes the dummy `19000101`.
 pub fn shift_date(key: &Key, patient_id: &str, sop_instance_uid: &str, date: &str) -> String {
     let _ = (key, patient_id, sop_instance_uid, date);
     todo!("date-shift")
