@@ -9,7 +9,7 @@ mod sample_data;
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use provision::run;
 
@@ -31,7 +31,7 @@ enum Cmd {
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
-    /// For every lab: the pristine stubs score 0, the reference scores 100%, every mutant fails.
+    /// For every lab: the shipped exercise is the stubs, grader.sha256 is up to date (rewritten if not), the pristine stubs score 0, the reference scores 100%, every mutant fails.
     CheckLabs,
     /// Build the mdBook in notebooks-free-docs/ (mdbook installed into target/tools when
     /// missing) and run every command of the code blocks marked `<!-- run -->`.
@@ -119,7 +119,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                     "warnings",
                 ]))?;
             }
-            check_labs(&root)?;
+            check_labs(&root, Checksums::Verify)?;
             provision::onnx_runtime(&root)?;
             provision::validators()?;
             let tp = provision::third_party(&root)?;
@@ -148,7 +148,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             eprintln!("cargo xtask test: all steps passed");
             Ok(())
         }
-        Cmd::CheckLabs => check_labs(&root),
+        Cmd::CheckLabs => check_labs(&root, Checksums::Rewrite),
         Cmd::PortfolioCheck => portfolio_check::check(&root),
         Cmd::Docs => docs::docs(&root),
         Cmd::FetchData => {
@@ -272,13 +272,68 @@ fn fuzz(root: &std::path::Path, seconds: u64, seed: u64) -> Result<()> {
 }
 
 /// Run each lab's grading test (stubs, reference, mutants).
-fn check_labs(root: &std::path::Path) -> Result<()> {
+/// What `check-labs` does with a grader checksum that no longer matches.
+#[derive(Clone, Copy, PartialEq)]
+enum Checksums {
+    /// Write the new one (`cargo xtask check-labs`, a developer's command).
+    Rewrite,
+    /// Fail and name the command (`cargo xtask test`: CI must not hide a
+    /// stale checksum that learners would see as a modified grader).
+    Verify,
+}
+
+/// A lab's grader checksum: SHA-256 of checks.rs, tasks.rs and lab.toml as
+/// `radlab_grade::sha256_of` computes it over the compiled sources.
+fn grader_checksum(lab_dir: &std::path::Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for f in ["src/checks.rs", "src/tasks.rs", "lab.toml"] {
+        h.update(
+            std::fs::read(lab_dir.join(f)).with_context(|| format!("{}/{f}", lab_dir.display()))?,
+        );
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Before a lab's grading tests: its shipped exercise file must be the
+/// pristine stubs, and its grader.sha256 must match its grader sources.
+fn lab_files_in_order(root: &std::path::Path, lab: &str, mode: Checksums) -> Result<()> {
+    let dir = root.join("labs").join(lab);
+    let exercise = std::fs::read(dir.join("src/exercise.rs"))?;
+    let pristine = std::fs::read(dir.join("src/exercise/pristine.rs"))?;
+    if exercise != pristine {
+        bail!(
+            "labs/{lab}/src/exercise.rs differs from src/exercise/pristine.rs: the exercise file ships as the stubs (copy pristine.rs over it, or change both)"
+        );
+    }
+    let want = grader_checksum(&dir)?;
+    let path = dir.join("grader.sha256");
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have.trim() != want {
+        match mode {
+            Checksums::Rewrite => {
+                std::fs::write(&path, format!("{want}\n"))?;
+                eprintln!("check-labs: labs/{lab}/grader.sha256 updated to {want}");
+            }
+            Checksums::Verify => bail!(
+                "labs/{lab}/grader.sha256 is {:?} but the grader sources hash to {want}: run `cargo xtask check-labs` and commit the file",
+                have.trim()
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn check_labs(root: &std::path::Path, mode: Checksums) -> Result<()> {
     let mut labs: Vec<String> = std::fs::read_dir(root.join("labs"))?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("tests/grading.rs").exists())
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
     labs.sort();
+    for lab in &labs {
+        lab_files_in_order(root, lab, mode)?;
+    }
     for lab in &labs {
         run(cargo()
             .current_dir(root)

@@ -1068,7 +1068,7 @@ pub mod testing {
         assert_eq!(
             sources.grader_sha256_shipped.trim(),
             computed,
-            "the grader changed: write {computed} into labs/{lab}/grader.sha256"
+            "the grader changed (its checksum is now {computed}): run `cargo xtask check-labs`, which rewrites labs/{lab}/grader.sha256"
         );
     }
 }
