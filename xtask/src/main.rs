@@ -282,12 +282,12 @@ enum Checksums {
     Verify,
 }
 
-/// A lab's grader checksum: SHA-256 of checks.rs, tasks.rs and lab.toml as
+/// A lab's grader checksum: SHA-256 of checks.rs, tasks.rs, types.rs and lab.toml as
 /// `radlab_grade::sha256_of` computes it over the compiled sources.
 fn grader_checksum(lab_dir: &std::path::Path) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for f in ["src/checks.rs", "src/tasks.rs", "lab.toml"] {
+    for f in ["src/checks.rs", "src/tasks.rs", "src/types.rs", "lab.toml"] {
         h.update(
             std::fs::read(lab_dir.join(f)).with_context(|| format!("{}/{f}", lab_dir.display()))?,
         );

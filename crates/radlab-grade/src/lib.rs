@@ -693,7 +693,7 @@ pub struct LabSources {
     pub exercise: &'static str,
     /// The stubs as shipped.
     pub pristine: &'static str,
-    /// The grader's own sources (checks, tasks, lab.toml).
+    /// The grader's own sources (checks, tasks, types, lab.toml).
     pub grader: &'static [&'static str],
     /// The recorded SHA-256 of the shipped grader sources.
     pub grader_sha256_shipped: &'static str,
@@ -1091,6 +1091,7 @@ macro_rules! lab_library {
             grader: &[
                 include_str!("checks.rs"),
                 include_str!("tasks.rs"),
+                include_str!("types.rs"),
                 include_str!("../lab.toml"),
             ],
             grader_sha256_shipped: include_str!("../grader.sha256"),

@@ -5,7 +5,7 @@
 //! Stuck? `cargo run -p lab-calibration -- hint TASK`. To start over, copy
 //! `src/exercise/pristine.rs` (the stubs as shipped) over this file.
 
-use crate::tasks::BinStat;
+use crate::types::BinStat;
 
 /// Task `ece`: the expected calibration error of predictions with
 /// confidence `conf[i]` in [0, 1] that were right when `correct[i]`, with

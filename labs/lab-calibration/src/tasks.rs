@@ -2,22 +2,7 @@
 //! the learner's exercise file, one for the pristine stubs, and (in tests)
 //! one per known mistake.
 
-use serde::Serialize;
-
-/// One bin of a reliability diagram.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct BinStat {
-    /// Lower edge.
-    pub lo: f64,
-    /// Upper edge.
-    pub hi: f64,
-    /// Predictions in the bin.
-    pub count: usize,
-    /// Their mean confidence (NaN when empty).
-    pub confidence: f64,
-    /// The fraction of them that were right (NaN when empty).
-    pub accuracy: f64,
-}
+pub use crate::types::*;
 
 /// ECE of confidences and outcomes with equal-width bins.
 pub type EceFn = fn(&[f64], &[bool], usize) -> f64;

@@ -10,13 +10,7 @@ use dicom_object::meta::FileMetaTable;
 use dicom_object::{DefaultDicomObject, InMemDicomObject};
 use radlab_dicom::attrs;
 
-pub use radlab_deid::table::Rule;
-pub use radlab_deid::{Action, Code, Key, ProfileOption, SafePrivate, Table};
-
-/// The callback of the `walk-sequences` task: given the data set an element
-/// is in and the element, the element to write (possibly changed) or `None`
-/// to drop it.
-pub type CleanElement<'a> = dyn Fn(&InMemDicomObject, &InMemElement) -> Option<InMemElement> + 'a;
+pub use crate::types::*;
 
 /// One implementation of every task.
 #[derive(Clone, Copy)]

@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod exercise;
 pub mod tasks;
+pub mod types;
 
 #[path = "exercise/pristine.rs"]
 #[allow(dead_code)]

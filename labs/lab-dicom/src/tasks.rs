@@ -4,21 +4,7 @@
 use dicom_core::Tag;
 use dicom_object::InMemDicomObject;
 
-/// The attributes [`crate::exercise::find_identifying`] looks for.
-pub use radlab_dicom::summary::IDENTIFYING;
-
-/// What the slice tasks get from one slice's header.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SliceHeader {
-    /// ImagePositionPatient, LPS mm.
-    pub position: [f64; 3],
-    /// ImageOrientationPatient: row direction cosines, then column direction cosines.
-    pub orientation: [f64; 6],
-    /// InstanceNumber.
-    pub instance_number: i64,
-    /// SliceThickness, mm.
-    pub slice_thickness: f64,
-}
+pub use crate::types::*;
 
 /// One implementation of every task.
 #[derive(Clone, Copy)]

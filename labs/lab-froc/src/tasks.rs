@@ -2,28 +2,7 @@
 //! the learner's exercise file, one for the pristine stubs, and (in tests)
 //! one per known mistake.
 
-use serde::Serialize;
-
-/// One candidate after matching: its score and the lesion it hit, if any.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Detection {
-    /// Higher means more suspicious.
-    pub score: f64,
-    /// Index of the lesion of its scan it hit, or `None` (a false positive).
-    pub lesion: Option<usize>,
-}
-
-/// One scan after matching.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Scan {
-    /// Every candidate of the scan.
-    pub detections: Vec<Detection>,
-    /// Number of reference lesions in the scan (0 for a scan without any).
-    pub lesions: usize,
-}
-
-/// A reference lesion as LUNA16 lists it: centre `(z, y, x)` in mm and diameter in mm.
-pub type Nodule = ([f64; 3], f64);
+pub use crate::types::*;
 
 /// Which nodule each candidate position `(z, y, x)` mm hits.
 pub type MatchFn = fn(&[[f64; 3]], &[Nodule]) -> Vec<Option<usize>>;

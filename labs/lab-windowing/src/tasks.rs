@@ -3,42 +3,8 @@
 //! one per known mistake.
 
 use ndarray::{Array3, ArrayView3};
-use serde::Serialize;
 
-/// A clinical question, by the finding a reader looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Finding {
-    /// A small solid nodule in the lung.
-    LungNodule,
-    /// Emphysema: low-attenuation lung destruction.
-    Emphysema,
-    /// An enlarged mediastinal lymph node.
-    MediastinalLymphNode,
-    /// A rib fracture.
-    RibFracture,
-    /// A thin subdural haematoma against the skull.
-    SubduralHaematoma,
-    /// Early ischaemic stroke: loss of grey-white differentiation.
-    EarlyIschaemicStroke,
-    /// A hypodense liver metastasis.
-    LiverMetastasis,
-    /// Appendicitis: fat stranding around a thickened appendix.
-    Appendicitis,
-}
-
-impl Finding {
-    /// Every finding.
-    pub const ALL: [Finding; 8] = [
-        Finding::LungNodule,
-        Finding::Emphysema,
-        Finding::MediastinalLymphNode,
-        Finding::RibFracture,
-        Finding::SubduralHaematoma,
-        Finding::EarlyIschaemicStroke,
-        Finding::LiverMetastasis,
-        Finding::Appendicitis,
-    ];
-}
+pub use crate::types::*;
 
 /// One implementation of every task.
 #[derive(Clone, Copy)]

@@ -10,7 +10,7 @@ use dicom_core::{Tag, VR};
 use dicom_object::InMemDicomObject;
 use dicom_object::meta::FileMetaTable;
 
-use crate::tasks::{Action, CleanElement, Key, ProfileOption, Rule, SafePrivate};
+use crate::types::{Action, CleanElement, Key, ProfileOption, Rule, SafePrivate};
 
 /// Task `resolve-action`: the action for one attribute of PS3.15 Table
 /// E.1-1 (`rule`: its Basic Profile code and the code of each option column)

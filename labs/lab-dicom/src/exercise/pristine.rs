@@ -8,7 +8,7 @@
 use dicom_core::Tag;
 use dicom_object::InMemDicomObject;
 
-use crate::tasks::SliceHeader;
+use crate::types::SliceHeader;
 
 /// Task `slice-order`: indices of `slices` in order of increasing position
 /// along the slice normal `row x col` (from ImageOrientationPatient).

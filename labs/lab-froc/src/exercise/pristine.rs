@@ -7,7 +7,7 @@
 //!
 //! Positions are `(z, y, x)` in mm.
 
-use crate::tasks::{Nodule, Scan};
+use crate::types::{Nodule, Scan};
 
 /// Task `match-radius`: for each candidate position, the index of the
 /// nodule it hits under LUNA16's rule (its distance to the nodule's centre

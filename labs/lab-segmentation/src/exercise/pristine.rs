@@ -7,8 +7,8 @@
 //!
 //! Masks are `[z, y, x]`; spacing is `(z, y, x)` in mm.
 
+use crate::types::EmptyPolicy;
 use ndarray::ArrayView3;
-use radlab_metrics::segmentation::EmptyPolicy;
 
 /// Task `dice-empty`: the Dice coefficient `2 |P ∩ R| / (|P| + |R|)` of a
 /// prediction `pred` against a reference `reference` (same shape), with the

@@ -7,7 +7,7 @@
 
 use ndarray::{Array3, ArrayView3};
 
-use crate::tasks::Finding;
+use crate::types::Finding;
 
 /// Task `window-linear`: map a value in HU to 0..=255 with the DICOM LINEAR
 /// VOI function (PS3.3 C.11.2.1.2.1), window `center` and `width` (>= 1).
