@@ -8,7 +8,7 @@ use dicom_object::{DefaultDicomObject, InMemDicomObject};
 use memchr::memmem;
 use serde::Serialize;
 
-use crate::profile::element_path;
+use crate::element::element_path;
 use crate::text::{Needle, squeeze};
 
 /// One identifying value found in an output.
@@ -143,7 +143,7 @@ fn collect(obj: &InMemDicomObject, prefix: &str, out: &mut Vec<(String, String)>
                 // name, and their digits would match numeric IDs by chance.
                 let numeric = matches!(e.vr(), VR::DS | VR::IS)
                     || (e.vr() == VR::UN
-                        && matches!(crate::profile::dictionary_vr(tag), Some(VR::DS | VR::IS)));
+                        && matches!(crate::element::dictionary_vr(tag), Some(VR::DS | VR::IS)));
                 if numeric {
                     continue;
                 }

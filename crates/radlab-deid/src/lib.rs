@@ -18,6 +18,7 @@
 //! ```
 
 pub mod batch;
+pub mod element;
 pub mod hunt;
 pub mod keyed;
 pub mod profile;

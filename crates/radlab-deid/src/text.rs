@@ -8,8 +8,18 @@ use dicom_core::{Tag, VR};
 use dicom_object::InMemDicomObject;
 use serde::Serialize;
 
-use crate::profile::{Deidentifier, Repaired, element_path, private_creator, repair_un};
+use crate::element::{Repaired, element_path, private_creator, repair_un};
 use crate::table::Action;
+
+/// What the search needs of a de-identification profile: the action on a
+/// standard attribute and whether a private one is kept.
+/// [`crate::Deidentifier`] is one.
+pub trait Policy {
+    /// The action the profile takes on the attribute `tag` of VR `vr`.
+    fn action(&self, tag: Tag, vr: VR) -> Action;
+    /// Whether the private element `tag` in a block of `creator` is kept.
+    fn keeps_private(&self, tag: Tag, creator: Option<&str>) -> bool;
+}
 
 /// An identifying value found in an input, in upper case, with where it was.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -55,7 +65,7 @@ const TEXT_VRS: &[VR] = &[
 /// take (whole value, each name part of four letters or more, the date in
 /// common formats). Values that also appear in attributes the profile keeps
 /// are left out: they are not identifying in this object.
-pub fn needles(deid: &Deidentifier, obj: &InMemDicomObject) -> Vec<Needle> {
+pub fn needles(deid: &dyn Policy, obj: &InMemDicomObject) -> Vec<Needle> {
     let (found, kept) = needles_and_kept(deid, obj);
     filter(found, &kept)
 }
@@ -64,7 +74,7 @@ pub fn needles(deid: &Deidentifier, obj: &InMemDicomObject) -> Vec<Needle> {
 /// case): a folder run filters the needles of all files by the values kept
 /// in any file.
 pub fn needles_and_kept(
-    deid: &Deidentifier,
+    deid: &dyn Policy,
     obj: &InMemDicomObject,
 ) -> (Vec<Needle>, BTreeSet<String>) {
     let mut found = Vec::new();
@@ -92,14 +102,14 @@ pub fn filter(mut found: Vec<Needle>, kept: &BTreeSet<String>) -> Vec<Needle> {
 }
 
 /// The identifying values only (upper case, longest first), for [`scrub`].
-pub fn identifying_values(deid: &Deidentifier, obj: &InMemDicomObject) -> Vec<String> {
+pub fn identifying_values(deid: &dyn Policy, obj: &InMemDicomObject) -> Vec<String> {
     let mut v: Vec<String> = needles(deid, obj).into_iter().map(|n| n.text).collect();
     v.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
     v
 }
 
 fn walk(
-    deid: &Deidentifier,
+    deid: &dyn Policy,
     obj: &InMemDicomObject,
     prefix: &str,
     found: &mut Vec<Needle>,

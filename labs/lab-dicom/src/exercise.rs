@@ -33,7 +33,7 @@ pub fn modality_lut(raw: u16, bits_stored: u16, signed: bool, slope: f64, interc
 }
 
 /// Task `find-identifying`: `(depth, tag)` of every identifying attribute:
-/// each non-empty attribute whose tag is in [`crate::tasks::IDENTIFYING`],
+/// each non-empty attribute whose tag is in [`crate::types::IDENTIFYING`],
 /// each private attribute (odd group) with element >= 0x1000, and each
 /// IDENTIFYING sequence that has items; depth 0 is the top level, items of a
 /// sequence are one level deeper. Order does not matter.
