@@ -1,4 +1,5 @@
-//! Writing files safely: to a temporary name in the target folder, then renamed.
+//! Writing files safely (radlab-fsio's temporary file and rename), with
+//! the errors as [`DicomError::Write`].
 
 use std::path::Path;
 
@@ -6,26 +7,12 @@ use dicom_object::DefaultDicomObject;
 
 use crate::error::{DicomError, Result};
 
-fn temp_name(path: &Path) -> std::path::PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "out".into());
-    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
-}
-
 /// Write bytes to `path` via a temporary file and a rename, so that a reader
 /// never sees half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_name(path);
-    let err = |reason: String| DicomError::Write {
+    radlab_fsio::write_atomic(path, bytes).map_err(|e| DicomError::Write {
         path: path.to_owned(),
-        reason,
-    };
-    std::fs::write(&tmp, bytes).map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e.to_string())
+        reason: e.to_string(),
     })
 }
 

@@ -643,7 +643,7 @@ impl Progress {
         }
         let mut text = serde_json::to_string_pretty(self).map_err(|e| io(e.to_string()))?;
         text.push('\n');
-        radlab_dicom::write::write_atomic(path, text.as_bytes()).map_err(|e| io(e.to_string()))
+        radlab_fsio::write_atomic(path, text.as_bytes()).map_err(|e| io(e.to_string()))
     }
 
     /// Record a grading of the learner's exercise file.

@@ -224,7 +224,7 @@ pub fn write_chart(chart: &Chart, png: &Path, svg: Option<&Path>, size: (u32, u3
         let mut w = enc.write_header().context("PNG header")?;
         w.write_image_data(&rgb).context("PNG data")?;
     }
-    radlab_dicom::write::write_atomic(png, &bytes)
+    radlab_fsio::write_atomic(png, &bytes)
         .with_context(|| format!("{}: cannot write", png.display()))?;
     if let Some(svg) = svg {
         let mut text = String::new();
@@ -232,7 +232,7 @@ pub fn write_chart(chart: &Chart, png: &Path, svg: Option<&Path>, size: (u32, u3
             let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
             draw(root, chart)?;
         }
-        radlab_dicom::write::write_atomic(svg, text.as_bytes())
+        radlab_fsio::write_atomic(svg, text.as_bytes())
             .with_context(|| format!("{}: cannot write", svg.display()))?;
     }
     Ok(())

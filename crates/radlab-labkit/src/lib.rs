@@ -160,15 +160,18 @@ pub fn prepare_out_dir(out: &Path) -> Result<()> {
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
-    radlab_dicom::write::write_atomic(path, text.as_bytes())?;
+    radlab_fsio::write_atomic(path, text.as_bytes())?;
     Ok(())
 }
 
 /// Whether an error is the user's input being unusable (exit code 2).
 pub fn is_bad_input(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.is::<radlab_dicom::DicomError>()
-            || c.is::<radlab_imaging::ImagingError>()
+        // A failed write is the machine's problem (exit 1), not the input's.
+        c.downcast_ref::<radlab_dicom::DicomError>()
+            .is_some_and(|e| !matches!(e, radlab_dicom::DicomError::Write { .. }))
+            || c.downcast_ref::<radlab_imaging::ImagingError>()
+                .is_some_and(|e| !matches!(e, radlab_imaging::ImagingError::Png { .. }))
             || c.is::<BadInput>()
             || c.downcast_ref::<radlab_infer::InferError>()
                 .is_some_and(|e| {
@@ -377,4 +380,26 @@ macro_rules! lab_main {
             })
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_is_not_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let into_missing = dir.path().join("no-such-folder").join("report.json");
+        let e = write_json(&into_missing, &1).unwrap_err();
+        assert!(!is_bad_input(&e), "{e:#}");
+        assert!(format!("{e:#}").contains("no-such-folder"), "{e:#}");
+        let write = anyhow::Error::new(radlab_dicom::DicomError::Write {
+            path: into_missing.clone(),
+            reason: "disk full".into(),
+        });
+        assert!(!is_bad_input(&write));
+        assert!(is_bad_input(&anyhow::Error::new(BadInput(
+            "--threshold 2".into()
+        ))));
+    }
 }
