@@ -1,8 +1,10 @@
 //! lab-segmentation as a library: the learner's exercise file, the reference
-//! tasks, the graded checks and the grading entry point the binary uses.
+//! tasks, the graded checks, the grading entry point the binary uses, and
+//! the pipeline the binary narrates.
 
 pub mod checks;
 pub mod exercise;
+pub mod pipeline;
 pub mod tasks;
 pub mod types;
 
