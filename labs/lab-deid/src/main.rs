@@ -5,16 +5,15 @@
 //! Topics B4 (privacy, removing PHI) and W4 (automated de-identification at
 //! ingestion). Run with no arguments for the bundled sample study.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args as ClapArgs, Parser};
-use radlab_deid::batch::{self, BatchReport};
+use lab_deid::pipeline::Report;
+use radlab_deid::batch::BatchReport;
 use radlab_deid::{Config, Deidentifier, Key, ProfileOption, Rect, SafePrivate};
 use radlab_labkit as kit;
-use serde::Serialize;
 
 /// De-identify DICOM files with the PS3.15 Basic Application Level
 /// Confidentiality Profile and its options, then hunt the outputs for every
@@ -68,44 +67,6 @@ struct Args {
     skip_model: bool,
     #[command(flatten)]
     infer: kit::InferArgs,
-}
-
-/// The utility check: the de-identified series against the original.
-#[derive(Serialize)]
-struct Utility {
-    series: String,
-    voxels_identical: bool,
-    geometry_identical: bool,
-    /// Classifier scan before and after (None when skipped).
-    classifier_before: Option<kit::models::SeriesScan>,
-    classifier_after: Option<kit::models::SeriesScan>,
-    classifier_identical: Option<bool>,
-    classifier_skipped: Option<String>,
-}
-
-/// The machine-readable report (`--json`); keys are stable.
-#[derive(Serialize)]
-struct Report {
-    input: String,
-    output: String,
-    options: Vec<String>,
-    key_fingerprint: String,
-    sample_key: bool,
-    table_source: Vec<String>,
-    files_written: usize,
-    files_refused: usize,
-    files_skipped: usize,
-    refused: Vec<(String, String)>,
-    /// Files without a DICOM signature, with the reason.
-    skipped: Vec<(String, String)>,
-    actions: BTreeMap<char, usize>,
-    needles: usize,
-    leaks: Vec<radlab_deid::hunt::Leak>,
-    utility: Option<Utility>,
-    /// Why the utility check did not run, when it did not.
-    utility_skipped: Option<String>,
-    mine: Option<Vec<String>>,
-    artifacts: Vec<String>,
 }
 
 radlab_labkit::lab_main!(lab_deid);
@@ -199,110 +160,34 @@ fn run(args: Args) -> Result<()> {
     }
     let (config, sample_key) = config(&args)?;
     let deid = Deidentifier::new(config).map_err(|e| bad(e.to_string()))?;
-    let out_dir = args.out.join("deidentified");
-    batch::check_folders(&input, &args.out).map_err(|e| bad(e.to_string()))?;
-    // Nothing is written unless there is something to de-identify.
-    let files = batch::list_files(&input);
-    if !files
-        .iter()
-        .any(|f| radlab_dicom::file::has_dicom_signature(f))
-    {
-        bail!(bad(format!(
-            "{}: no DICOM files found ({} file(s), none with a DICOM signature)",
-            input.display(),
-            files.len()
-        )));
-    }
-    if sample_key && args.input.is_some() && !args.json {
-        eprintln!(
-            "warning: no --key-file: using radlab's public sample key. Anyone can recompute its UID and date mappings; use your own key for real data."
-        );
-    }
-    // Start clean: stale outputs of an earlier run would be hunted too.
-    if out_dir.exists() {
-        std::fs::remove_dir_all(&out_dir)
-            .with_context(|| format!("{}: cannot clear the old output", out_dir.display()))?;
-    }
+    let opts = lab_deid::pipeline::Options {
+        input,
+        out: args.out.clone(),
+        user_input: args.input.is_some(),
+        sample_key,
+        mine: args.mine,
+        skip_model: args.skip_model,
+    };
     let bar = progress_bar(args.json);
-    let report = batch::deidentify_folder(&deid, &input, &out_dir, &|done, total| {
-        if let Some(b) = &bar {
-            b.set_length(total as u64);
-            b.set_position(done as u64);
-        }
-    })
-    .map_err(|e| match e {
-        radlab_deid::DeidError::Paths { .. } | radlab_deid::DeidError::Options(_) => {
-            bad(e.to_string())
-        }
-        other => anyhow::Error::new(other),
-    })?;
+    let (r, report) = lab_deid::pipeline::run(
+        &opts,
+        &deid,
+        &mut |name| args.infer.load(name),
+        &|done, total| {
+            if let Some(b) = &bar {
+                b.set_length(total as u64);
+                b.set_position(done as u64);
+            }
+        },
+        &mut |warning| {
+            if !args.json {
+                eprintln!("warning: {warning}");
+            }
+        },
+    )?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    // Pixels radlab cannot decode (JPEG-LS, colour) make the check
-    // impossible, not the de-identification wrong: say so and go on.
-    let (utility, utility_skipped) = if report.count("written") > 0 {
-        match utility_check(&input, &out_dir, &report, &args) {
-            Ok(u) => (Some(u), None),
-            Err(e) if kit::is_bad_input(&e) => (None, Some(format!("{e:#}"))),
-            Err(e) => return Err(e),
-        }
-    } else {
-        (None, Some("no file was written".into()))
-    };
-    let mine = if args.mine {
-        Some(run_mine(&input, &deid)?)
-    } else {
-        None
-    };
-
-    let audit = args.out.join("audit.json");
-    kit::write_json(&audit, &report.files)?;
-    let mut actions = BTreeMap::new();
-    for f in &report.files {
-        for c in &f.changes {
-            *actions.entry(c.action).or_insert(0) += 1;
-        }
-    }
-    let r = Report {
-        input: kit::display_path(&input),
-        output: kit::display_path(&out_dir),
-        options: deid
-            .config()
-            .options
-            .iter()
-            .map(|o| format!("{} ({})", o.name(), o.code()))
-            .collect(),
-        key_fingerprint: deid.config().key.fingerprint(),
-        sample_key,
-        table_source: deid.table().source.clone(),
-        files_written: report.count("written"),
-        files_refused: report.count("refused"),
-        files_skipped: report.count("skipped"),
-        refused: report
-            .files
-            .iter()
-            .filter(|f| f.status == "refused")
-            .map(|f| (f.input.clone(), f.reason.clone().unwrap_or_default()))
-            .collect(),
-        skipped: report
-            .files
-            .iter()
-            .filter(|f| f.status == "skipped")
-            .map(|f| (f.input.clone(), f.reason.clone().unwrap_or_default()))
-            .collect(),
-        actions,
-        needles: report.needles,
-        leaks: report.leaks.clone(),
-        utility,
-        utility_skipped,
-        mine,
-        artifacts: vec![
-            kit::display_path(&out_dir),
-            kit::display_path(&audit),
-            kit::display_path(&args.out.join("report.json")),
-        ],
-    };
     kit::write_json(&args.out.join("report.json"), &r)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
@@ -346,129 +231,6 @@ fn progress_bar(json: bool) -> Option<indicatif::ProgressBar> {
             .progress_chars("=> "),
     );
     Some(b)
-}
-
-/// Load the first written series before and after; compare voxels, geometry
-/// and the classifier's scan.
-fn utility_check(
-    input: &Path,
-    out_dir: &Path,
-    report: &BatchReport,
-    args: &Args,
-) -> Result<Utility> {
-    let first = report
-        .files
-        .iter()
-        .find(|f| f.status == "written")
-        .expect("at least one written");
-    let base = if input.is_file() {
-        input.parent().unwrap_or(Path::new("."))
-    } else {
-        input
-    };
-    let src = base.join(&first.input);
-    let header = radlab_dicom::file::open_header(&src)?;
-    let series =
-        radlab_dicom::attrs::string(&header, dicom_dictionary_std::tags::SERIES_INSTANCE_UID)
-            .unwrap_or_default();
-    // The inputs of that series, and their outputs.
-    let mut before_files = Vec::new();
-    let mut after_files = Vec::new();
-    for f in report.files.iter().filter(|f| f.status == "written") {
-        let p = base.join(&f.input);
-        let same = radlab_dicom::file::open_header(&p)
-            .ok()
-            .and_then(|h| {
-                radlab_dicom::attrs::string(&h, dicom_dictionary_std::tags::SERIES_INSTANCE_UID)
-            })
-            .is_some_and(|s| s == series);
-        if same {
-            before_files.push(p);
-            after_files.push(out_dir.join(f.output.as_deref().unwrap_or_default()));
-        }
-    }
-    let before = radlab_dicom::load_series(&before_files)?;
-    let after = radlab_dicom::load_series(&after_files)?;
-    let voxels_identical = before.voxels == after.voxels;
-    let geometry_identical = before.spacing == after.spacing
-        && before.origin == after.origin
-        && before.row_dir == after.row_dir
-        && before.col_dir == after.col_dir
-        && before.slice_dir == after.slice_dir;
-    let mut u = Utility {
-        series: radlab_dicom::summary::mask(&series),
-        voxels_identical,
-        geometry_identical,
-        classifier_before: None,
-        classifier_after: None,
-        classifier_identical: None,
-        classifier_skipped: None,
-    };
-    if args.skip_model {
-        u.classifier_skipped = Some("--skip-model".into());
-    } else if before.modality != "CT" {
-        u.classifier_skipped = Some(format!(
-            "the classifier reads CT in HU; this series is {}",
-            before.modality
-        ));
-    } else {
-        let mut model = args.infer.load("nodule_classifier")?;
-        let a = kit::models::scan_series(&mut model, before.voxels.view(), 16, 2)?;
-        let b = kit::models::scan_series(&mut model, after.voxels.view(), 16, 2)?;
-        u.classifier_identical = Some(
-            a.max_probability.to_bits() == b.max_probability.to_bits()
-                && a.at_voxel == b.at_voxel
-                && a.above_half == b.above_half
-                && a.patches == b.patches,
-        );
-        u.classifier_before = Some(a);
-        u.classifier_after = Some(b);
-    }
-    Ok(u)
-}
-
-/// The pipeline built from the learner's functions, on every readable input, hunted.
-fn run_mine(input: &Path, deid: &Deidentifier) -> Result<Vec<String>> {
-    let key = deid.config().key.clone();
-    let settings = lab_deid::tasks::PipelineSettings {
-        key: &key,
-        options: &deid.config().options,
-        safe_private: &deid.config().safe_private,
-    };
-    let mut lines = Vec::new();
-    let mut leaks = 0;
-    let mut done = 0;
-    for p in batch::list_files(input) {
-        let Ok(obj) = radlab_dicom::file::open(&p) else {
-            continue;
-        };
-        let needles = radlab_deid::text::needles(deid, &obj);
-        let out = std::panic::catch_unwind(|| {
-            lab_deid::tasks::deidentify(&lab_deid::tasks::EXERCISE, &settings, &obj)
-        });
-        let Ok(out) = out else {
-            lines.push(format!(
-                "{}: your pipeline panicked (a stub left in src/exercise.rs?)",
-                kit::display_path(&p)
-            ));
-            break;
-        };
-        let mut bytes = Vec::new();
-        out.write_all(&mut bytes)?;
-        let found = radlab_deid::hunt::hunt(&kit::display_path(&p), &bytes, &out, &needles);
-        for l in found.iter().take(3) {
-            lines.push(format!(
-                "{}: leak {} at {} (from {})",
-                l.file, l.value, l.location, l.origin
-            ));
-        }
-        leaks += found.len();
-        done += 1;
-    }
-    lines.push(format!(
-        "your pipeline: {done} file(s) de-identified, {leaks} leak(s)"
-    ));
-    Ok(lines)
 }
 
 fn narrate(r: &Report, report: &BatchReport) {
