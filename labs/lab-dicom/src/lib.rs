@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod exercise;
+pub mod pipeline;
 pub mod tasks;
 pub mod types;
 
