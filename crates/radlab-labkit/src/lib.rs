@@ -185,6 +185,15 @@ pub fn is_bad_input(e: &anyhow::Error) -> bool {
     })
 }
 
+/// A [`BadInput`] error (exit code 2) with this message.
+pub fn bad_input(msg: String) -> anyhow::Error {
+    anyhow::Error::new(BadInput(msg))
+}
+
+/// How a lab's pipeline gets a bundled model by name: the binary passes a
+/// closure over its `--device`/`--threads` settings ([`InferArgs::load`]).
+pub type ModelLoader<'a> = dyn FnMut(&str) -> Result<radlab_infer::Model> + 'a;
+
 /// A bad-input error raised by a lab itself (e.g. conflicting flags).
 #[derive(Debug)]
 pub struct BadInput(pub String);

@@ -71,9 +71,7 @@ struct Args {
 
 radlab_labkit::lab_main!(lab_deid);
 
-fn bad(msg: String) -> anyhow::Error {
-    anyhow::Error::new(kit::BadInput(msg))
-}
+use radlab_labkit::bad_input as bad;
 
 fn parse_rect(s: &str) -> Result<Rect> {
     let v: Vec<usize> = s

@@ -31,11 +31,9 @@ pub struct Options {
 }
 
 /// Loads a bundled model by name (the binary's device settings).
-pub type Loader<'a> = dyn FnMut(&str) -> Result<radlab_infer::Model> + 'a;
+pub use radlab_labkit::ModelLoader as Loader;
 
-fn bad(msg: String) -> anyhow::Error {
-    anyhow::Error::new(kit::BadInput(msg))
-}
+use radlab_labkit::bad_input as bad;
 
 /// The utility check: the de-identified series against the original.
 #[derive(Serialize)]

@@ -30,7 +30,7 @@ pub struct Options {
 }
 
 /// Loads a bundled model by name (the binary's device settings).
-pub type Loader<'a> = dyn FnMut(&str) -> Result<radlab_infer::Model> + 'a;
+pub use radlab_labkit::ModelLoader as Loader;
 
 /// The bundled nodule classifier run over the loaded series.
 #[derive(Serialize)]

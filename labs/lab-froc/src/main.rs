@@ -78,9 +78,7 @@ struct Args {
 
 radlab_labkit::lab_main!(lab_froc);
 
-fn bad(msg: String) -> anyhow::Error {
-    anyhow::Error::new(kit::BadInput(msg))
-}
+use radlab_labkit::bad_input as bad;
 
 fn run(args: Args) -> Result<()> {
     args.infer.check()?;

@@ -39,7 +39,7 @@ pub struct Options {
 }
 
 /// Loads a bundled model by name (the binary's device settings).
-pub type Loader<'a> = dyn FnMut(&str) -> Result<radlab_infer::Model> + 'a;
+pub use radlab_labkit::ModelLoader as Loader;
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
 /// The VOI LUT functions of PS3.3 C.11.2.1.2.
