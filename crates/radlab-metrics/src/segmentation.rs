@@ -728,6 +728,57 @@ pub fn components(
     Ok((labels, out))
 }
 
+/// What [`remove_small_components`] keeps and removes.
+#[derive(Debug, Clone)]
+pub struct Pruned {
+    /// The mask without the small components.
+    pub kept: Array3<bool>,
+    /// The components that stay (labels as in [`components`]).
+    pub stay: Vec<Component>,
+    /// The components removed.
+    pub removed: Vec<Component>,
+}
+
+/// Post-processing: the mask without its connected components smaller
+/// than `min_mm3` (a component of exactly `min_mm3` stays); `min_mm3` 0
+/// keeps everything.
+///
+/// ```
+/// use ndarray::Array3;
+/// use radlab_metrics::segmentation::{Connectivity, remove_small_components};
+/// let mut m = Array3::from_elem((1, 4, 4), false);
+/// m[[0, 0, 0]] = true; // 1 mm³
+/// m[[0, 2, 2]] = true; // 2 mm³ with its neighbour
+/// m[[0, 2, 3]] = true;
+/// let p = remove_small_components(m.view(), Connectivity::TwentySix, [1.0; 3], 2.0).unwrap();
+/// assert_eq!((p.stay.len(), p.removed.len()), (1, 1));
+/// assert!(!p.kept[[0, 0, 0]] && p.kept[[0, 2, 2]]);
+/// ```
+pub fn remove_small_components(
+    mask: ArrayView3<'_, bool>,
+    connectivity: Connectivity,
+    spacing: [f64; 3],
+    min_mm3: f64,
+) -> Result<Pruned, MetricError> {
+    if !(min_mm3.is_finite() && min_mm3 >= 0.0) {
+        return Err(MetricError::Undefined(format!(
+            "minimum component volume {min_mm3} mm³: must be 0 or more"
+        )));
+    }
+    let (labels, comps) = components(mask, connectivity, spacing, None)?;
+    // Label l (1-based) stays when its component is large enough.
+    let keep: Vec<bool> = std::iter::once(false)
+        .chain(comps.iter().map(|c| c.volume_mm3 >= min_mm3))
+        .collect();
+    let kept = labels.mapv(|l| keep[l as usize]);
+    let (stay, removed) = comps.into_iter().partition(|c| c.volume_mm3 >= min_mm3);
+    Ok(Pruned {
+        kept,
+        stay,
+        removed,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use radlab_imaging::{VoiFunction, Window};
 use radlab_labkit as kit;
 use radlab_labkit::models::LabelledScan;
 use radlab_metrics::segmentation::{
-    Connectivity, Counts, EmptyPolicy, components, nan_mean, surface_metrics,
+    Connectivity, Counts, EmptyPolicy, nan_mean, remove_small_components, surface_metrics,
 };
 use serde::Serialize;
 
@@ -116,38 +116,33 @@ struct Cleaned {
     false_voxels_removed: u64,
 }
 
-/// Remove the 26-connected components of `mask` smaller than `min_mm3`,
-/// counting what went on and off the reference.
+/// Remove the 26-connected components of `mask` smaller than `min_mm3`
+/// (radlab-metrics' post-processing), counting what went on and off the
+/// reference.
 fn remove_small(
     mask: &ndarray::Array3<bool>,
     reference: ArrayView3<bool>,
     spacing: [f64; 3],
     min_mm3: f64,
 ) -> Result<Cleaned> {
-    let (labels, comps) = components(mask.view(), Connectivity::TwentySix, spacing, None)?;
-    // Label l (1-based) is kept when its component is large enough.
-    let keep: Vec<bool> = std::iter::once(false)
-        .chain(comps.iter().map(|c| c.volume_mm3 >= min_mm3))
-        .collect();
+    let p = remove_small_components(mask.view(), Connectivity::TwentySix, spacing, min_mm3)?;
     let (mut on, mut off) = (0u64, 0u64);
-    let kept = ndarray::Zip::from(&labels)
+    ndarray::Zip::from(mask)
+        .and(&p.kept)
         .and(reference)
-        .map_collect(|&l, &r| {
-            let k = keep[l as usize];
-            if l > 0 && !k {
+        .for_each(|&m, &k, &r| {
+            if m && !k {
                 if r {
                     on += 1;
                 } else {
                     off += 1;
                 }
             }
-            k
         });
-    let components_kept = keep.iter().filter(|&&k| k).count();
     Ok(Cleaned {
-        kept,
-        components_kept,
-        components_removed: comps.len() - components_kept,
+        components_kept: p.stay.len(),
+        components_removed: p.removed.len(),
+        kept: p.kept,
         true_voxels_removed: on,
         false_voxels_removed: off,
     })
