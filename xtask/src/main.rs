@@ -2,6 +2,7 @@
 
 mod bench;
 mod docs;
+mod new_lab;
 mod portfolio_check;
 mod provision;
 mod sample_data;
@@ -33,6 +34,16 @@ enum Cmd {
     },
     /// For every lab: the shipped exercise is the stubs, grader.sha256 is up to date (rewritten if not), the pristine stubs score 0, the reference scores 100%, every mutant fails.
     CheckLabs,
+    /// Scaffold labs/NAME: a working one-task lab (reference, stubs, checks, a caught mutant,
+    /// a pipeline, a default run, lab.toml) that builds and passes check-labs; nothing outside
+    /// its folder changes.
+    NewLab {
+        /// The lab's name, e.g. lab-agreement.
+        name: String,
+        /// Its title in lab.toml and `radlab list`.
+        #[arg(long)]
+        title: Option<String>,
+    },
     /// Build the mdBook in notebooks-free-docs/ (mdbook installed into target/tools when
     /// missing) and run every command of the code blocks marked `<!-- run -->`.
     Docs,
@@ -149,6 +160,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::CheckLabs => check_labs(&root, Checksums::Rewrite),
+        Cmd::NewLab { name, title } => new_lab::new_lab(&root, &name, title.as_deref()),
         Cmd::PortfolioCheck => portfolio_check::check(&root),
         Cmd::Docs => docs::docs(&root),
         Cmd::FetchData => {
@@ -284,7 +296,7 @@ enum Checksums {
 
 /// A lab's grader checksum: SHA-256 of checks.rs, tasks.rs, types.rs and lab.toml as
 /// `radlab_grade::sha256_of` computes it over the compiled sources.
-fn grader_checksum(lab_dir: &std::path::Path) -> Result<String> {
+pub(crate) fn grader_checksum(lab_dir: &std::path::Path) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for f in ["src/checks.rs", "src/tasks.rs", "src/types.rs", "lab.toml"] {

@@ -12,70 +12,20 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use radlab_grade::{LabMeta, LabSources, Progress, Results};
+use radlab_grade::{LabMeta, Progress, Results};
 use radlab_labkit as kit;
 
 mod portfolio;
 
-/// A lab known to this build of radlab.
+/// A lab of the workspace: a folder `labs/<id>/` with a `lab.toml`.
+/// Nothing else names the labs: adding one is adding its folder.
 struct Lab {
-    id: &'static str,
-    sources: &'static LabSources,
-    grade_exercise: fn() -> Results,
-    /// Answers a grader's second process (see `radlab_grade::fresh`).
-    serve_probe: fn() -> bool,
+    id: String,
+    dir: PathBuf,
+    meta: LabMeta,
 }
 
-fn labs() -> Vec<Lab> {
-    vec![
-        Lab {
-            id: "lab-dicom",
-            sources: &lab_dicom::SOURCES,
-            grade_exercise: || lab_dicom::grade(&lab_dicom::tasks::EXERCISE),
-            serve_probe: || lab_dicom::serve_probe(&[]),
-        },
-        Lab {
-            id: "lab-windowing",
-            sources: &lab_windowing::SOURCES,
-            grade_exercise: || lab_windowing::grade(&lab_windowing::tasks::EXERCISE),
-            serve_probe: || lab_windowing::serve_probe(&[]),
-        },
-        Lab {
-            id: "lab-deid",
-            sources: &lab_deid::SOURCES,
-            grade_exercise: || lab_deid::grade(&lab_deid::tasks::EXERCISE),
-            serve_probe: || lab_deid::serve_probe(&[]),
-        },
-        Lab {
-            id: "lab-segmentation",
-            sources: &lab_segmentation::SOURCES,
-            grade_exercise: || lab_segmentation::grade(&lab_segmentation::tasks::EXERCISE),
-            serve_probe: || lab_segmentation::serve_probe(&[]),
-        },
-        Lab {
-            id: "lab-froc",
-            sources: &lab_froc::SOURCES,
-            grade_exercise: || lab_froc::grade(&lab_froc::tasks::EXERCISE),
-            serve_probe: || lab_froc::serve_probe(&[]),
-        },
-        Lab {
-            id: "lab-calibration",
-            sources: &lab_calibration::SOURCES,
-            grade_exercise: || lab_calibration::grade(&lab_calibration::tasks::EXERCISE),
-            serve_probe: || lab_calibration::serve_probe(&[]),
-        },
-    ]
-}
-
-fn find(id: &str) -> Result<Lab> {
-    let all = labs();
-    let known = all.iter().map(|l| l.id).collect::<Vec<_>>().join(", ");
-    all.into_iter().find(|l| l.id == id).ok_or_else(|| {
-        anyhow::Error::new(kit::BadInput(format!("unknown lab {id:?}; labs: {known}")))
-    })
-}
-
-/// The workspace whose exercise files are graded and rebuilt:
+/// The workspace whose labs are listed, graded and reset:
 /// `RADLAB_WORKSPACE` when set, else the one this binary was built from.
 fn workspace_root() -> PathBuf {
     match std::env::var_os("RADLAB_WORKSPACE") {
@@ -84,11 +34,114 @@ fn workspace_root() -> PathBuf {
     }
 }
 
-fn exercise_path(id: &str) -> PathBuf {
-    workspace_root()
-        .join("labs")
-        .join(id)
-        .join("src/exercise.rs")
+/// Every `labs/*/lab.toml` of the workspace, in curriculum order (lab.toml's
+/// `order`, then the id).
+fn labs() -> Result<Vec<Lab>> {
+    let root = workspace_root().join("labs");
+    let entries = std::fs::read_dir(&root)
+        .with_context(|| format!("{}: cannot list the labs", root.display()))?;
+    let mut labs = Vec::new();
+    for e in entries {
+        let dir = e?.path();
+        let toml = dir.join("lab.toml");
+        if !toml.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&toml)
+            .with_context(|| format!("{}: cannot read", toml.display()))?;
+        let meta = LabMeta::parse(&text).with_context(|| toml.display().to_string())?;
+        let folder = dir.file_name().unwrap_or_default().to_string_lossy();
+        if meta.id != folder {
+            bail!(
+                "{}: id {:?} is not the folder's name {folder:?}",
+                toml.display(),
+                meta.id
+            );
+        }
+        labs.push(Lab {
+            id: meta.id.clone(),
+            dir,
+            meta,
+        });
+    }
+    labs.sort_by(|a, b| {
+        (a.meta.order.unwrap_or(u32::MAX), &a.id).cmp(&(b.meta.order.unwrap_or(u32::MAX), &b.id))
+    });
+    Ok(labs)
+}
+
+fn find(id: &str) -> Result<Lab> {
+    let all = labs()?;
+    let known = all
+        .iter()
+        .map(|l| l.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    all.into_iter().find(|l| l.id == id).ok_or_else(|| {
+        anyhow::Error::new(kit::BadInput(format!("unknown lab {id:?}; labs: {known}")))
+    })
+}
+
+impl Lab {
+    fn exercise_path(&self) -> PathBuf {
+        self.dir.join("src/exercise.rs")
+    }
+
+    /// The stubs as shipped (`src/exercise/pristine.rs`).
+    fn pristine(&self) -> Result<String> {
+        let p = self.dir.join("src/exercise/pristine.rs");
+        std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))
+    }
+}
+
+fn cargo() -> std::process::Command {
+    let mut c =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(workspace_root());
+    c
+}
+
+/// Build a lab's binary (so that the saved exercise file is what gets
+/// graded) and return its path; Err with cargo's verdict when it does not
+/// compile.
+fn build_lab(id: &str) -> Result<PathBuf> {
+    let out = cargo()
+        .args([
+            "build",
+            "--message-format=json-render-diagnostics",
+            "-p",
+            id,
+            "--bin",
+            id,
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo")?;
+    if !out.status.success() {
+        bail!("{id} does not build (cargo's messages above)");
+    }
+    let exe = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == id)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from));
+    exe.with_context(|| format!("cargo built {id} but named no executable"))
+}
+
+/// Grade one lab in its own process: `lab-X grade --json`.
+fn grade_lab(id: &str, out: &Path, seed: u64) -> Result<Results> {
+    let exe = build_lab(id)?;
+    let o = std::process::Command::new(&exe)
+        .args(["grade", "--json", "--seed", &seed.to_string(), "--out"])
+        .arg(out)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    if !o.status.success() {
+        bail!("{id} grade exited with {}", o.status);
+    }
+    serde_json::from_slice(&o.stdout)
+        .with_context(|| format!("{id} grade --json: not a results document"))
 }
 
 /// radlab: build and measure the answers to radiology-AI interview questions.
@@ -152,10 +205,6 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    // A grader's second process (a check of cross-process stability).
-    if labs().iter().any(|l| (l.serve_probe)()) {
-        return ExitCode::SUCCESS;
-    }
     kit::init_logging(0);
     kit::exit_code(match Cli::parse().cmd {
         Cmd::List => list(),
@@ -164,10 +213,12 @@ fn main() -> ExitCode {
             json,
             out,
             seed,
-        } => {
-            radlab_grade::set_run_seed(seed.unwrap_or_else(radlab_grade::fresh_run_seed));
-            grade_all(all, json, &out)
-        }
+        } => grade_all(
+            all,
+            json,
+            &out,
+            seed.unwrap_or_else(radlab_grade::fresh_run_seed),
+        ),
         Cmd::Watch { lab, poll } => watch(&lab, poll),
         Cmd::Reset { lab, yes } => reset(&lab, yes),
         Cmd::Runtime { device } => runtime(device),
@@ -183,11 +234,10 @@ fn portfolio_command(results: &Path, out: &Path) -> Result<()> {
             results.display()
         )));
     }
-    let mut entries = Vec::new();
-    for lab in labs() {
-        let meta = LabMeta::parse(lab.sources.lab_toml)?;
-        entries.push(portfolio::collect(lab.id, meta, results));
-    }
+    let entries: Vec<_> = labs()?
+        .into_iter()
+        .map(|lab| portfolio::collect(&lab.id, lab.meta, results))
+        .collect();
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
@@ -255,9 +305,9 @@ fn runtime(device: radlab_infer::Device) -> Result<()> {
 
 fn list() -> Result<()> {
     let progress = Progress::load(&kit::progress_path())?;
-    for lab in labs() {
-        let meta = LabMeta::parse(lab.sources.lab_toml)?;
-        let p = progress.labs.get(lab.id);
+    for lab in labs()? {
+        let meta = &lab.meta;
+        let p = progress.labs.get(&lab.id);
         let score = p
             .map(|p| format!("{}/{} (graded {})", p.score, p.max_score, p.graded_at))
             .unwrap_or_else(|| "not graded yet".into());
@@ -284,36 +334,26 @@ fn list() -> Result<()> {
     Ok(())
 }
 
-fn grade_all(all: bool, json: bool, out_root: &Path) -> Result<()> {
+fn grade_all(all: bool, json: bool, out_root: &Path, seed: u64) -> Result<()> {
     if !all {
         bail!(kit::BadInput(
             "use `radlab grade --all`, or `cargo run -p lab-X -- grade` for one lab".into()
         ));
     }
-    let stale: Vec<String> = labs()
-        .iter()
-        .filter_map(|l| {
-            radlab_grade::stale_exercise(l.sources, l.id, "cargo run -p radlab-cli -- grade --all")
-        })
-        .collect();
-    if !stale.is_empty() {
-        bail!(kit::BadInput(stale.join("\n")));
-    }
-    let path = kit::progress_path();
-    let mut progress = Progress::load(&path)?;
+    // Each lab is built (so the saved exercise file is what is graded) and
+    // graded in its own process, which records the learner's progress.
     let mut results = Vec::new();
-    for lab in labs() {
-        let r = (lab.grade_exercise)();
-        progress.record(&r);
-        let out = out_root.join(lab.id);
-        kit::prepare_out_dir(&out)?;
-        kit::write_json(&out.join("grade.json"), &r)?;
-        results.push(r);
+    let mut failed = Vec::new();
+    for lab in labs()? {
+        eprintln!("grading {} ...", lab.id);
+        match grade_lab(&lab.id, &out_root.join(&lab.id), seed) {
+            Ok(r) => results.push(r),
+            Err(e) => failed.push(format!("{}: {e:#}", lab.id)),
+        }
     }
-    progress.save(&path)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&results)?);
-        return Ok(());
+        return finish(failed);
     }
     println!(
         "{:<16} {:>9}  {:<10} tasks passed",
@@ -327,8 +367,8 @@ fn grade_all(all: bool, json: bool, out_root: &Path) -> Result<()> {
         println!(
             "{:<16} {:>4}/{:<4}  {:>3}/{:<6} {}/{}{}",
             r.lab,
-            r.score,
-            r.max_score,
+            radlab_grade::points(r.score),
+            radlab_grade::points(r.max_score),
             passed_checks,
             r.tests.len(),
             done,
@@ -342,17 +382,29 @@ fn grade_all(all: bool, json: bool, out_root: &Path) -> Result<()> {
         s += r.score;
         m += r.max_score;
     }
-    println!("{:<16} {:>4}/{:<4}", "total", s, m);
     println!(
-        "randomised checks: run seed {} (`radlab grade --all --seed {}` repeats this run)",
-        radlab_grade::run_seed(),
-        radlab_grade::run_seed()
+        "{:<16} {:>4}/{:<4}",
+        "total",
+        radlab_grade::points(s),
+        radlab_grade::points(m)
+    );
+    println!(
+        "randomised checks: run seed {seed} (`radlab grade --all --seed {seed}` repeats this run)"
     );
     println!(
         "details: cargo run -p lab-X -- grade; results in {}/lab-X/grade.json",
         out_root.display()
     );
-    Ok(())
+    finish(failed)
+}
+
+/// A lab that did not build or grade fails the command, after the others
+/// were graded.
+fn finish(failed: Vec<String>) -> Result<()> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    bail!("not graded:\n{}", failed.join("\n"))
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -362,11 +414,9 @@ fn modified(path: &Path) -> Option<SystemTime> {
 /// Re-grade through cargo, so the saved exercise file is compiled first.
 fn regrade(id: &str) {
     println!("\n== {id}: grading (cargo run -p {id} -- grade) ==");
-    let status =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["run", "--quiet", "-p", id, "--", "grade"])
-            .current_dir(workspace_root())
-            .status();
+    let status = cargo()
+        .args(["run", "--quiet", "-p", id, "--", "grade"])
+        .status();
     if let Err(e) = status {
         println!("could not run cargo: {e}");
     }
@@ -374,14 +424,14 @@ fn regrade(id: &str) {
 
 fn watch(id: &str, poll: bool) -> Result<()> {
     let lab = find(id)?;
-    let path = exercise_path(lab.id);
+    let path = lab.exercise_path();
     if !path.exists() {
         bail!(kit::BadInput(format!(
             "{}: exercise file not found",
             path.display()
         )));
     }
-    regrade(lab.id);
+    regrade(&lab.id);
     let mut last = modified(&path);
     if poll {
         println!(
@@ -393,7 +443,7 @@ fn watch(id: &str, poll: bool) -> Result<()> {
             let now = modified(&path);
             if now != last {
                 last = now;
-                regrade(lab.id);
+                regrade(&lab.id);
             }
         }
     }
@@ -420,7 +470,7 @@ fn watch(id: &str, poll: bool) -> Result<()> {
                 let now = modified(&path);
                 if now != last {
                     last = now;
-                    regrade(lab.id);
+                    regrade(&lab.id);
                 }
             }
             Ok(_) => {}
@@ -440,9 +490,10 @@ fn watch(id: &str, poll: bool) -> Result<()> {
 
 fn reset(id: &str, yes: bool) -> Result<()> {
     let lab = find(id)?;
-    let path = exercise_path(lab.id);
+    let path = lab.exercise_path();
+    let pristine = lab.pristine()?;
     let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current == lab.sources.pristine {
+    if current == pristine {
         println!(
             "{} is already the shipped stubs; nothing to do",
             path.display()
@@ -477,8 +528,10 @@ fn reset(id: &str, yes: bool) -> Result<()> {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let backup = backup_dir.join(format!("{}-exercise-{stamp}.rs", lab.id));
-    radlab_dicom::write::write_atomic(&backup, current.as_bytes())?;
-    radlab_dicom::write::write_atomic(&path, lab.sources.pristine.as_bytes())?;
+    radlab_fsio::write_atomic(&backup, current.as_bytes())
+        .with_context(|| backup.display().to_string())?;
+    radlab_fsio::write_atomic(&path, pristine.as_bytes())
+        .with_context(|| path.display().to_string())?;
     println!(
         "restored {} (your version: {})",
         path.display(),

@@ -63,187 +63,49 @@ pub fn collect(id: &str, meta: LabMeta, results: &Path) -> LabEntry {
     }
 }
 
-fn num(report: Option<&Value>, pointer: &str, digits: usize) -> String {
-    match report.and_then(|r| r.pointer(pointer)) {
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .map_or_else(|| n.to_string(), |v| format!("{v:.digits$}")),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Array(a)) => {
-            let parts: Vec<String> = a.iter().map(|v| v.to_string()).collect();
-            format!("[{}]", parts.join(", "))
-        }
-        _ => "(run the lab)".into(),
-    }
-}
-
-/// The learner's measured numbers of a lab, as (label, value) pairs.
+/// The learner's measured numbers of a lab, as (label, value) pairs, from
+/// lab.toml's `[[portfolio.measured]]`.
 pub fn measured(entry: &LabEntry) -> Vec<(String, String)> {
     let r = entry.report.as_ref();
-    let n = |p: &str, d: usize| num(r, p, d);
-    let rows: Vec<(&str, String)> = match entry.id.as_str() {
-        "lab-dicom" => vec![
-            ("series shape [z, y, x]", n("/shape", 0)),
-            ("modality", n("/modality", 0)),
-        ],
-        "lab-windowing" => vec![
-            (
-                "voxels where LINEAR and LINEAR_EXACT differ (%)",
-                n("/linear_vs_linear_exact/percent_differing", 2),
-            ),
-            (
-                "classifier AUROC, trained window",
-                n("/windowing_matters/results/0/auroc", 3),
-            ),
-            (
-                "classifier AUROC, raw HU",
-                n("/windowing_matters/results/3/auroc", 3),
-            ),
-        ],
-        "lab-deid" => vec![
-            ("files written", n("/files_written", 0)),
-            ("identifying values hunted", n("/needles", 0)),
-            (
-                "voxels identical after de-identification",
-                n("/utility/voxels_identical", 0),
-            ),
-        ],
-        "lab-segmentation" => vec![
-            (
-                "mean Dice, MONAI default (empty reference skipped)",
-                n("/means/0/mean_dice", 4),
-            ),
-            ("mean Dice, nnU-Net convention", n("/means/1/mean_dice", 4)),
-            ("mean HD95 (mm)", n("/mean_hd95_mm", 2)),
-        ],
-        "lab-froc" => vec![
-            ("CPM (LUNA16, 7 points)", n("/cpm", 3)),
-            (
-                "CPM 95% interval",
-                format!("{} - {}", n("/cpm_ci/0", 3), n("/cpm_ci/1", 3)),
-            ),
-            ("CAMELYON16 score", n("/camelyon16", 3)),
-            (
-                "lesions / scans",
-                format!(
-                    "{} / {}",
-                    n("/lesions", 0),
-                    r.and_then(|r| r["scans"].as_array())
-                        .map_or("?".into(), |a| a.len().to_string())
-                ),
-            ),
-        ],
-        "lab-calibration" => vec![
-            ("test ECE before", n("/before/ece", 4)),
-            ("test ECE after temperature", n("/after_temperature/ece", 4)),
-            ("temperature T", n("/temperature", 4)),
-            (
-                "test NLL before -> after",
-                format!(
-                    "{} -> {}",
-                    n("/before/nll", 4),
-                    n("/after_temperature/nll", 4)
-                ),
-            ),
-        ],
-        _ => vec![],
-    };
-    rows.into_iter().map(|(a, b)| (a.to_string(), b)).collect()
+    entry
+        .meta
+        .portfolio
+        .measured
+        .iter()
+        .map(|m| (m.label.clone(), radlab_grade::fill_template(&m.value, r)))
+        .collect()
 }
 
-/// How radlab's numbers compare with the reference libraries (tests that
-/// run in CI).
-pub fn parity(id: &str) -> Vec<(&'static str, &'static str)> {
-    match id {
-        "lab-dicom" => vec![(
-            "pydicom 3.0.2 on ~300 third-party files",
-            "headers and pixel statistics agree (fixture)",
-        )],
-        "lab-windowing" => vec![
-            ("PS3.3 C.11.2.1.2 worked notes", "exact"),
-            ("SimpleITK resampling", "bench equality check, 1e-5"),
-        ],
-        "lab-deid" => vec![(
-            "dicognito 0.19.0",
-            "compared attribute by attribute (fixture)",
-        )],
-        "lab-segmentation" => vec![(
-            "MONAI 1.6.1 Dice/IoU/HD/HD95/ASSD/surface Dice",
-            "1e-6 on 6 cases",
-        )],
-        "lab-froc" => vec![
-            (
-                "MONAI 1.6.1 compute_fp_tp_probs_nd / froc curve / score",
-                "1e-9, differences asserted",
-            ),
-            ("scipy ndimage candidates", "identical"),
-        ],
-        "lab-calibration" => vec![
-            ("scikit-learn, netcal, torchmetrics", "1e-9"),
-            ("MONAI (float32)", "1e-6"),
-            ("scipy / torch temperature", "1e-4"),
-        ],
-        _ => vec![],
-    }
+/// How radlab's numbers compare with the peer libraries, from lab.toml's
+/// `[[portfolio.parity]]`.
+pub fn parity(entry: &LabEntry) -> Vec<(&str, &str)> {
+    entry
+        .meta
+        .portfolio
+        .parity
+        .iter()
+        .map(|p| (p.peer.as_str(), p.agreement.as_str()))
+        .collect()
 }
 
-/// An interview answer outline per topic, filled with the learner's numbers.
+/// An interview answer outline per topic of the lab, filled with the
+/// learner's numbers (lab.toml's `[[portfolio.cards]]`).
 pub fn cards(entry: &LabEntry) -> Vec<(String, Vec<String>)> {
     let r = entry.report.as_ref();
-    let n = |p: &str, d: usize| num(r, p, d);
     entry
         .meta
         .topics
         .iter()
         .map(|t| {
-            let lines: Vec<String> = match (entry.id.as_str(), t.as_str()) {
-                ("lab-calibration", "I4") => vec![
-                    "Say how you measured: reliability diagram plus ECE with its binning (equal-width, bin count, where p = 1 goes).".into(),
-                    format!("Number: test ECE {} before, {} after temperature scaling (T = {}) fitted on the validation split only.", n("/before/ece", 4), n("/after_temperature/ece", 4), n("/temperature", 3)),
-                    "Temperature scaling keeps the accuracy by construction (T > 0 keeps the argmax); Platt scaling does not: its offset moves the 0.5 threshold.".into(),
+            let lines = match entry.meta.portfolio.card(t) {
+                Some(card) => card
+                    .lines
+                    .iter()
+                    .map(|l| radlab_grade::fill_template(l, r))
+                    .collect(),
+                None => vec![
+                    "Point at this lab's numbers above and say which convention each uses.".into(),
                 ],
-                ("lab-calibration", "S10") => vec![
-                    "Screening means low prevalence and many scanners: PPV depends on calibrated probabilities.".into(),
-                    format!("Evidence: the classifier, scored on a vendor it never saw, had ECE {}; a temperature fitted on the trained vendors gave {} there: check calibration on every new scanner, never assume it transfers.", n("/before/ece", 4), n("/after_temperature/ece", 4)),
-                ],
-                ("lab-froc", "I1") => vec![
-                    "Pipeline: candidates from the segmenter, false-positive reduction by a classifier, matching by LUNA16's radius rule.".into(),
-                    format!("Result: CPM {} (95% bootstrap {} - {}), CAMELYON16 score {}.", n("/cpm", 3), n("/cpm_ci/0", 3), n("/cpm_ci/1", 3), n("/camelyon16", 3)),
-                    "Counting: duplicates once, every scan counted, sensitivity pooled over lesions, numpy.interp between points.".into(),
-                ],
-                ("lab-segmentation", "W1") => vec![
-                    "End to end: DICOM series -> HU -> the model's window -> sliding windows -> threshold -> mask -> Dice and HD95 against the reference.".into(),
-                    format!("Report the convention with the number: mean Dice {} (MONAI default) vs {} (nnU-Net), mean HD95 {} mm.", n("/means/0/mean_dice", 3), n("/means/1/mean_dice", 3), n("/mean_hd95_mm", 1)),
-                ],
-                ("lab-segmentation", _) => vec![
-                    "Voxel masks answer 'where' and 'how big'; image labels only 'whether'.".into(),
-                    format!("Dice: {} with MONAI's default (empty references skipped), {} when false positives on scans without nodules count as 0.", n("/means/0/mean_dice", 3), n("/means/1/mean_dice", 3)),
-                    format!("Surface: mean HD95 {} mm; Dice hides far-away false-positive blobs, HD95 does not.", n("/mean_hd95_mm", 1)),
-                ],
-                ("lab-windowing", _) => vec![
-                    "HU windowing per PS3.3 (LINEAR has the -0.5 and w - 1 terms), then isotropic resampling (trilinear for images, nearest for labels).".into(),
-                    format!("Evidence: the classifier's AUROC is {} in its trained window and {} on raw HU.", n("/windowing_matters/results/0/auroc", 3), n("/windowing_matters/results/3/auroc", 3)),
-                ],
-                ("lab-deid", "B4") => vec![
-                    "Law sets the bar (HIPAA Safe Harbor's 18 identifiers, GDPR's pseudonymised data is still personal data); PS3.15 Annex E is how DICOM meets it: the Basic Profile plus options, each a choice between privacy and what the data set can still answer.".into(),
-                    format!("Proof, not promise: {} files written, {} identifying values hunted in every output byte, pixels identical: {}.", n("/files_written", 0), n("/needles", 0), n("/utility/voxels_identical", 0)),
-                    "Headers are half of it: burned-in text is refused or blanked, and head scans need defacing, which changes pixels and so the model's input.".into(),
-                ],
-                ("lab-deid", _) => vec![
-                    "In an ingestion pipeline, de-identification runs on every file as it arrives, before storage and labelling, and must be repeatable: the same key gives the same UIDs and date shifts in every batch, so studies stay linked.".into(),
-                    format!("Measured here: {} files written, {} refused, {} skipped as not DICOM; keyed UIDs and per-patient date shifts; the audit lists every action per attribute.", n("/files_written", 0), n("/files_refused", 0), n("/files_skipped", 0)),
-                    "What goes wrong at scale: a new vendor's private tags, a secondary capture with text in the pixels, a file that is not DICOM at all; each must be refused by name, never passed through.".into(),
-                ],
-                ("lab-dicom", "B2") => vec![
-                    "Image-level label: 'a nodule somewhere' (one number per study or patch); voxel mask: where it is and how big (a label per voxel, labels.npy here).".into(),
-                    "Masks cost far more to annotate but allow segmentation metrics (Dice, HD95) and detection metrics (FROC); labels allow only ROC-type evaluation.".into(),
-                ],
-                ("lab-dicom", _) => vec![
-                    "A DICOM study is files plus metadata: patient, study, series, geometry; slices ordered by position along the normal, not by InstanceNumber.".into(),
-                    format!("Evidence: the sample series, shape [z, y, x] {}, modality {}.", n("/shape", 0), n("/modality", 0)),
-                ],
-                _ => vec!["Point at this lab's numbers above and say which convention each uses.".into()],
             };
             (t.clone(), lines)
         })
@@ -285,7 +147,8 @@ pub fn write(entries: &[LabEntry], prov: &Provenance, out: &Path) -> Result<Vec<
             );
             let bytes =
                 std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
-            radlab_dicom::write::write_atomic(&img.join(&name), &bytes)?;
+            radlab_fsio::write_atomic(&img.join(&name), &bytes)
+                .with_context(|| img.join(&name).display().to_string())?;
             names.push(name);
         }
         copied.push(names);
@@ -388,7 +251,7 @@ section{{border-top:2px solid #444;margin-top:2em}}code{{background:#f3f3f3}}</s
             let _ = writeln!(html, "</table>");
             let _ = writeln!(md);
         }
-        let p = parity(&e.id);
+        let p = parity(e);
         if !p.is_empty() {
             let _ = writeln!(
                 html,
@@ -443,7 +306,7 @@ section{{border-top:2px solid #444;margin-top:2em}}code{{background:#f3f3f3}}</s
     );
     for (name, text) in [("index.html", html), ("README.md", md)] {
         let p = out.join(name);
-        radlab_dicom::write::write_atomic(&p, text.as_bytes())?;
+        radlab_fsio::write_atomic(&p, text.as_bytes()).with_context(|| p.display().to_string())?;
         written.push(p);
     }
     Ok(written)

@@ -37,9 +37,15 @@ fn grade_all_summarises_every_lab_and_exits_0() {
 #[test]
 fn reset_backs_up_and_restores_the_stubs() {
     let tmp = tempfile::tempdir().unwrap();
+    // A workspace of one lab: its declaration, its stubs, the learner's file.
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../labs/lab-windowing");
     let ws = tmp.path().join("ws");
-    let ex = ws.join("labs/lab-windowing/src/exercise.rs");
-    std::fs::create_dir_all(ex.parent().unwrap()).unwrap();
+    let lab = ws.join("labs/lab-windowing");
+    std::fs::create_dir_all(lab.join("src/exercise")).unwrap();
+    std::fs::copy(real.join("lab.toml"), lab.join("lab.toml")).unwrap();
+    let pristine = std::fs::read_to_string(real.join("src/exercise/pristine.rs")).unwrap();
+    std::fs::write(lab.join("src/exercise/pristine.rs"), &pristine).unwrap();
+    let ex = lab.join("src/exercise.rs");
     std::fs::write(&ex, "// my work\n").unwrap();
     // Without a terminal and without --yes it refuses.
     let o = radlab(tmp.path())
@@ -55,10 +61,7 @@ fn reset_backs_up_and_restores_the_stubs() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        std::fs::read_to_string(&ex).unwrap(),
-        lab_windowing::SOURCES.pristine
-    );
+    assert_eq!(std::fs::read_to_string(&ex).unwrap(), pristine);
     let backups: Vec<_> = std::fs::read_dir(tmp.path().join("backup"))
         .unwrap()
         .collect();

@@ -51,13 +51,7 @@ pub fn serve_probe<T: ?Sized>(
     };
     let answer = match tables.iter().find(|t| name(t) == wanted) {
         None => format!("!no table named {wanted:?}"),
-        Some(t) => {
-            let hook = std::panic::take_hook();
-            std::panic::set_hook(Box::new(|_| {}));
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe(t)));
-            std::panic::set_hook(hook);
-            r.unwrap_or_else(|_| "!the task panicked".into())
-        }
+        Some(t) => crate::quietly(|| probe(t)).unwrap_or_else(|| "!the task panicked".into()),
     };
     // One line (the probe may not contain a newline); a test harness may
     // print its own text before it on that line.

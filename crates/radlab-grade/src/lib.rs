@@ -259,6 +259,10 @@ pub struct LabMeta {
     pub title: String,
     /// Topic ids from TOPICS (B1, I1, ...).
     pub topics: Vec<String>,
+    /// Where the lab comes in the curriculum: `radlab list` and the
+    /// portfolio sort by it (labs without one come last, by id).
+    #[serde(default)]
+    pub order: Option<u32>,
     /// Tasks.
     pub tasks: Vec<TaskMeta>,
     /// What an exercise may not name.
@@ -269,13 +273,141 @@ pub struct LabMeta {
     pub portfolio: PortfolioMeta,
 }
 
-/// lab.toml's `[portfolio]`.
+/// lab.toml's `[portfolio]`: the story `radlab portfolio` tells of the lab.
+///
+/// Texts (`value`, card lines) may quote the lab's `report.json` with
+/// placeholders: `{/json/pointer}` (a number with no decimals, or the value
+/// as it is), `{/json/pointer:3}` (three decimals), `{len /json/pointer}`
+/// (the length of an array). A value the report does not have reads
+/// "(run the lab)".
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct PortfolioMeta {
     /// The images (file names in the lab's output folder) that tell the
     /// lab's story, in the order the page shows them.
     #[serde(default)]
     pub images: Vec<String>,
+    /// The learner's measured numbers, in the order shown.
+    #[serde(default)]
+    pub measured: Vec<MeasuredMeta>,
+    /// How radlab's numbers compare with the peer libraries (tests that run in CI).
+    #[serde(default)]
+    pub parity: Vec<ParityMeta>,
+    /// Interview answer outlines: one per topic of the lab; `topic = "*"`
+    /// serves every topic without a card of its own.
+    #[serde(default)]
+    pub cards: Vec<CardMeta>,
+}
+
+/// One row of `[[portfolio.measured]]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MeasuredMeta {
+    /// What the number is.
+    pub label: String,
+    /// The number, as a template over report.json (see [`PortfolioMeta`]).
+    pub value: String,
+}
+
+/// One row of `[[portfolio.parity]]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ParityMeta {
+    /// The peer (library and version, or the standard).
+    pub peer: String,
+    /// How close radlab's numbers are, and where that is tested.
+    pub agreement: String,
+}
+
+/// One `[[portfolio.cards]]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CardMeta {
+    /// A topic id of the lab, or `*` for the others.
+    pub topic: String,
+    /// The outline, each line a template over report.json (see [`PortfolioMeta`]).
+    pub lines: Vec<String>,
+}
+
+impl PortfolioMeta {
+    /// The card of `topic`: its own, else the `*` card.
+    pub fn card(&self, topic: &str) -> Option<&CardMeta> {
+        self.cards
+            .iter()
+            .find(|c| c.topic == topic)
+            .or_else(|| self.cards.iter().find(|c| c.topic == "*"))
+    }
+}
+
+/// Fill a portfolio template (see [`PortfolioMeta`]) from a lab's report;
+/// `None` (the lab has not run) fills every placeholder with "(run the lab)".
+///
+/// ```
+/// let report = serde_json::json!({"cpm": 0.34123, "scans": [1, 2, 3], "shape": [2, 3]});
+/// let text = radlab_grade::fill_template("CPM {/cpm:3} on {len /scans} scans {/shape}", Some(&report));
+/// assert_eq!(text, "CPM 0.341 on 3 scans [2, 3]");
+/// ```
+pub fn fill_template(template: &str, report: Option<&serde_json::Value>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(&placeholder(&rest[open + 1..close], report));
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The first placeholder of a template that is not one of the three forms.
+fn bad_placeholder(template: &str) -> Option<String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            return Some(rest[open + 1..].to_string());
+        };
+        let spec = &rest[open + 1..close];
+        let pointer = spec.strip_prefix("len ").unwrap_or(spec);
+        let pointer = match pointer.rsplit_once(':') {
+            Some((p, d)) if d.parse::<usize>().is_ok() && !spec.starts_with("len ") => p,
+            _ => pointer,
+        };
+        if !pointer.starts_with('/') || pointer.contains(char::is_whitespace) {
+            return Some(spec.to_string());
+        }
+        rest = &rest[close + 1..];
+    }
+    None
+}
+
+fn placeholder(spec: &str, report: Option<&serde_json::Value>) -> String {
+    use serde_json::Value;
+    const MISSING: &str = "(run the lab)";
+    if let Some(pointer) = spec.strip_prefix("len ") {
+        return match report.and_then(|r| r.pointer(pointer.trim())) {
+            Some(Value::Array(a)) => a.len().to_string(),
+            _ => MISSING.into(),
+        };
+    }
+    let (pointer, digits) = match spec.rsplit_once(':') {
+        Some((p, d)) if d.parse::<usize>().is_ok() => (p, d.parse().unwrap_or(0)),
+        _ => (spec, 0),
+    };
+    match report.and_then(|r| r.pointer(pointer)) {
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .map_or_else(|| n.to_string(), |v| format!("{v:.digits$}")),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Array(a)) => {
+            let parts: Vec<String> = a.iter().map(|v| v.to_string()).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        _ => MISSING.into(),
+    }
 }
 
 /// lab.toml's `[integrity]`: the paths of the implementations the tasks
@@ -300,6 +432,27 @@ impl LabMeta {
                 return Err(GradeError::LabToml(format!(
                     "task {} needs exactly 3 hints",
                     t.id
+                )));
+            }
+        }
+        let pf = &meta.portfolio;
+        for c in &pf.cards {
+            if c.topic != "*" && !meta.topics.contains(&c.topic) {
+                return Err(GradeError::LabToml(format!(
+                    "portfolio card for topic {:?}: not one of the lab's topics {:?} (or \"*\")",
+                    c.topic, meta.topics
+                )));
+            }
+        }
+        let texts = pf.measured.iter().map(|m| m.value.as_str()).chain(
+            pf.cards
+                .iter()
+                .flat_map(|c| c.lines.iter().map(String::as_str)),
+        );
+        for text in texts {
+            if let Some(bad) = bad_placeholder(text) {
+                return Err(GradeError::LabToml(format!(
+                    "portfolio text {text:?}: placeholder {{{bad}}} is not {{/pointer}}, {{/pointer:digits}} or {{len /pointer}}"
                 )));
             }
         }
@@ -333,6 +486,50 @@ pub fn sha256_of(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
+thread_local! {
+    /// Set while this thread runs learner code under [`quietly`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Install, once per process, a panic hook that stays silent on threads
+/// running learner code and defers to the previous hook everywhere else.
+/// (Swapping the process-wide hook around each run, as a first version did,
+/// also silenced unrelated threads: a failing test next to a grading one
+/// lost its message.)
+fn install_quiet_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Run `f` (learner code: a stub's `todo!()`, a mutant) with its panics
+/// caught and kept off stderr; the panic's message is the error.
+pub fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    install_quiet_hook();
+    let was = QUIET.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    r.map_err(|p| panic_message(p.as_ref()))
+}
+
+/// [`catch_quietly`] without the message: `None` when `f` panicked. The
+/// labs' `--mine` paths run the learner's exercise through it.
+///
+/// ```
+/// assert_eq!(radlab_grade::quietly(|| 2 + 2), Some(4));
+/// let stub = || -> u8 { todo!("a task") };
+/// assert_eq!(radlab_grade::quietly(stub), None);
+/// ```
+pub fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
+    catch_quietly(f).ok()
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     let msg = payload
         .downcast_ref::<&str>()
@@ -359,8 +556,8 @@ pub fn run_one<T: ?Sized + Sync + 'static>(
     let spawned = std::thread::Builder::new()
         .name(format!("check {}", check.id))
         .spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(imp)));
-            let _ = tx.send(r.unwrap_or_else(|p| Err(panic_message(p.as_ref()))));
+            let r = catch_quietly(|| run(imp));
+            let _ = tx.send(r.unwrap_or_else(Err));
         });
     if let Err(e) = spawned {
         return Err(format!("could not start the check: {e}"));
@@ -399,8 +596,6 @@ pub fn grade<T: ?Sized + Sync + 'static>(
     limit: Duration,
 ) -> Results {
     let start = Instant::now();
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
     let weights = check_points(checks);
     let findings = if subject.implementation == "exercise" {
         integrity::scan(
@@ -446,7 +641,6 @@ pub fn grade<T: ?Sized + Sync + 'static>(
             },
         });
     }
-    std::panic::set_hook(hook);
     let grader_sha = sha256_of(subject.grader_sources);
     Results {
         score: tests.iter().map(|t| t.score).sum(),
@@ -1117,6 +1311,79 @@ macro_rules! lab_library {
     };
 }
 
+/// A lab's tables of task implementations from one list of its tasks: the
+/// `Tasks` struct (a `name` and one function pointer per task), `REFERENCE`
+/// (from the lab's `reference` module), `EXERCISE` (from `crate::exercise`)
+/// and `PRISTINE` (from `crate::pristine`, the stubs as shipped). Each task
+/// is named once; the three tables cannot disagree about which tasks exist.
+///
+/// ```text
+/// radlab_grade::lab_tasks! {
+///     /// LINEAR window to 8 bits.
+///     window_linear: fn(f32, f64, f64) -> u8,
+/// }
+/// pub mod reference { pub fn window_linear(hu: f32, c: f64, w: f64) -> u8 { ... } }
+/// ```
+#[macro_export]
+// `crate::exercise` and `crate::pristine` are the calling lab's modules.
+#[allow(clippy::crate_in_macro_def)]
+macro_rules! lab_tasks {
+    ($($(#[$doc:meta])* $task:ident : $ty:ty),+ $(,)?) => {
+        /// One implementation of every task.
+        #[derive(Clone, Copy)]
+        pub struct Tasks {
+            /// What this table is: `reference`, `exercise`, `pristine` or a mutant's name.
+            pub name: &'static str,
+            $($(#[$doc])* pub $task: $ty,)+
+        }
+
+        /// The reference table.
+        pub const REFERENCE: Tasks = Tasks {
+            name: "reference",
+            $($task: reference::$task,)+
+        };
+
+        /// The learner's exercise file.
+        pub const EXERCISE: Tasks = Tasks {
+            name: "exercise",
+            $($task: crate::exercise::$task,)+
+        };
+
+        /// The stubs as shipped (must score 0 without crashing the grader).
+        pub const PRISTINE: Tasks = Tasks {
+            name: "pristine",
+            $($task: crate::pristine::$task,)+
+        };
+    };
+}
+
+/// A lab's check registry, grouped by task:
+///
+/// ```text
+/// radlab_grade::check_table![
+///     "dice-empty" => {
+///         "dice/worked": 1.0, Visible, WorkedExample, dice_worked;
+///         "dice/random": 3.0, Hidden, Property, dice_random;
+///     }
+/// ]
+/// ```
+///
+/// is a `Vec<Check<Tasks>>` in that order (ids, task, points, visibility,
+/// kind, the check function).
+#[macro_export]
+macro_rules! check_table {
+    ($($task:literal => { $($id:literal : $points:expr, $vis:expr, $kind:expr, $run:expr;)+ })+) => {
+        vec![$($($crate::Check {
+            id: $id,
+            task: $task,
+            points: $points,
+            visibility: $vis,
+            kind: $kind,
+            run: $run,
+        },)+)+]
+    };
+}
+
 /// A mutant for a lab's `tests/grading.rs`: the lab's `REFERENCE` table of
 /// `Tasks` (both in scope where it is used) with one field replaced.
 ///
@@ -1125,6 +1392,8 @@ macro_rules! lab_library {
 #[macro_export]
 macro_rules! mutant {
     ($name:literal, $field:ident, $f:expr) => {{
+        // A lab of one task replaces its only field.
+        #[allow(clippy::needless_update)]
         static M: Tasks = Tasks {
             name: $name,
             $field: $f,

@@ -306,110 +306,24 @@ fn bins_random(t: &'static Tasks) -> Outcome {
 pub fn checks() -> Vec<Check<Tasks>> {
     use Kind::*;
     use Visibility::*;
-    let c = |id, task, points, visibility, kind, run| Check {
-        id,
-        task,
-        points,
-        visibility,
-        kind,
-        run,
-    };
-    vec![
-        c(
-            "ece/worked",
-            "ece",
-            1.0,
-            Visible,
-            WorkedExample,
-            ece_worked as fn(&'static Tasks) -> Outcome,
-        ),
-        c(
-            "ece/p-equals-one",
-            "ece",
-            1.0,
-            Visible,
-            WorkedExample,
-            ece_one,
-        ),
-        c(
-            "ece/last-bin-mix",
-            "ece",
-            1.0,
-            Hidden,
-            WorkedExample,
-            ece_last_bin_mix,
-        ),
-        c(
-            "ece/empty-bins",
-            "ece",
-            1.0,
-            Visible,
-            WorkedExample,
-            ece_empty,
-        ),
-        c(
-            "ece/linspace-edges",
-            "ece",
-            1.0,
-            Hidden,
-            Property,
-            ece_edges,
-        ),
-        c(
-            "ece/random-vs-reference",
-            "ece",
-            1.0,
-            Hidden,
-            Property,
-            ece_random,
-        ),
-        c(
-            "temperature/validation-only",
-            "temperature",
-            1.5,
-            Visible,
-            Property,
-            temperature_validation_only,
-        ),
-        c(
-            "temperature/logits-not-probabilities",
-            "temperature",
-            1.0,
-            Visible,
-            WorkedExample,
-            temperature_logits,
-        ),
-        c(
-            "temperature/argmax-unchanged",
-            "temperature",
-            1.0,
-            Visible,
-            Property,
-            temperature_argmax,
-        ),
-        c(
-            "temperature/random-vs-reference",
-            "temperature",
-            0.5,
-            Hidden,
-            Property,
-            temperature_random,
-        ),
-        c(
-            "bins/equal-mass",
-            "reliability-bins",
-            1.0,
-            Visible,
-            WorkedExample,
-            bins_equal_mass,
-        ),
-        c(
-            "bins/random-vs-reference",
-            "reliability-bins",
-            1.0,
-            Hidden,
-            Property,
-            bins_random,
-        ),
+    radlab_grade::check_table![
+        "ece" => {
+            "ece/worked": 1.0, Visible, WorkedExample, ece_worked;
+            "ece/p-equals-one": 1.0, Visible, WorkedExample, ece_one;
+            "ece/last-bin-mix": 1.0, Hidden, WorkedExample, ece_last_bin_mix;
+            "ece/empty-bins": 1.0, Visible, WorkedExample, ece_empty;
+            "ece/linspace-edges": 1.0, Hidden, Property, ece_edges;
+            "ece/random-vs-reference": 1.0, Hidden, Property, ece_random;
+        }
+        "temperature" => {
+            "temperature/validation-only": 1.5, Visible, Property, temperature_validation_only;
+            "temperature/logits-not-probabilities": 1.0, Visible, WorkedExample, temperature_logits;
+            "temperature/argmax-unchanged": 1.0, Visible, Property, temperature_argmax;
+            "temperature/random-vs-reference": 0.5, Hidden, Property, temperature_random;
+        }
+        "reliability-bins" => {
+            "bins/equal-mass": 1.0, Visible, WorkedExample, bins_equal_mass;
+            "bins/random-vs-reference": 1.0, Hidden, Property, bins_random;
+        }
     ]
 }

@@ -11,17 +11,13 @@ pub type ScaleFn = fn(&[f64], &[bool], &[f64], &[bool]) -> Vec<f64>;
 /// Equal-mass reliability bins.
 pub type BinsFn = fn(&[f64], &[bool], usize) -> Vec<BinStat>;
 
-/// One implementation of every task.
-#[derive(Clone, Copy)]
-pub struct Tasks {
-    /// What this table is: `reference`, `exercise`, `pristine` or a mutant's name.
-    pub name: &'static str,
+radlab_grade::lab_tasks! {
     /// Expected calibration error.
-    pub ece: EceFn,
+    ece: EceFn,
     /// Temperature scaling from validation to test.
-    pub temperature_scale: ScaleFn,
+    temperature_scale: ScaleFn,
     /// Equal-mass reliability bins.
-    pub equal_mass_bins: BinsFn,
+    equal_mass_bins: BinsFn,
 }
 
 /// The reference implementations, from radlab-metrics.
@@ -92,27 +88,3 @@ pub mod reference {
         .unwrap_or_default()
     }
 }
-
-/// The reference table.
-pub const REFERENCE: Tasks = Tasks {
-    name: "reference",
-    ece: reference::ece,
-    temperature_scale: reference::temperature_scale,
-    equal_mass_bins: reference::equal_mass_bins,
-};
-
-/// The learner's exercise file.
-pub const EXERCISE: Tasks = Tasks {
-    name: "exercise",
-    ece: crate::exercise::ece,
-    temperature_scale: crate::exercise::temperature_scale,
-    equal_mass_bins: crate::exercise::equal_mass_bins,
-};
-
-/// The stubs as shipped (must score 0 without crashing the grader).
-pub const PRISTINE: Tasks = Tasks {
-    name: "pristine",
-    ece: crate::pristine::ece,
-    temperature_scale: crate::pristine::temperature_scale,
-    equal_mass_bins: crate::pristine::equal_mass_bins,
-};

@@ -1067,246 +1067,47 @@ fn e2e_sample(t: &'static Tasks) -> Outcome {
 pub fn checks() -> Vec<Check<Tasks>> {
     use Kind::*;
     use Visibility::*;
-    let c = |id, task, points, visibility, kind, run| Check {
-        id,
-        task,
-        points,
-        visibility,
-        kind,
-        run,
-    };
-    vec![
-        c(
-            "action/basic-profile",
-            "resolve-action",
-            0.75,
-            Visible,
-            WorkedExample,
-            action_worked as fn(&'static Tasks) -> Outcome,
-        ),
-        c(
-            "action/type-1-dummy",
-            "resolve-action",
-            0.75,
-            Visible,
-            WorkedExample,
-            action_type1,
-        ),
-        c(
-            "action/options",
-            "resolve-action",
-            0.75,
-            Visible,
-            WorkedExample,
-            action_options,
-        ),
-        c(
-            "action/option-pairs",
-            "resolve-action",
-            1.0,
-            Hidden,
-            Property,
-            action_option_pairs,
-        ),
-        c(
-            "action/every-row",
-            "resolve-action",
-            0.75,
-            Hidden,
-            Property,
-            action_every_row,
-        ),
-        c(
-            "walk/top-level",
-            "walk-sequences",
-            1.0,
-            Visible,
-            WorkedExample,
-            walk_top,
-        ),
-        c(
-            "walk/nested-sequence",
-            "walk-sequences",
-            1.0,
-            Visible,
-            WorkedExample,
-            walk_nested,
-        ),
-        c(
-            "walk/three-deep",
-            "walk-sequences",
-            1.0,
-            Hidden,
-            WorkedExample,
-            walk_deep,
-        ),
-        c(
-            "walk/private-creator-in-item",
-            "walk-sequences",
-            1.0,
-            Hidden,
-            WorkedExample,
-            walk_item_context,
-        ),
-        c(
-            "private/removed-by-default",
-            "private-tags",
-            0.75,
-            Visible,
-            WorkedExample,
-            private_default,
-        ),
-        c(
-            "private/safe-list",
-            "private-tags",
-            0.75,
-            Visible,
-            WorkedExample,
-            private_listed,
-        ),
-        c(
-            "private/orphans-and-padding",
-            "private-tags",
-            0.5,
-            Hidden,
-            WorkedExample,
-            private_orphan,
-        ),
-        c(
-            "uid/valid",
-            "uid-remap",
-            0.75,
-            Visible,
-            WorkedExample,
-            uid_syntax,
-        ),
-        c(
-            "uid/same-everywhere",
-            "uid-remap",
-            0.75,
-            Visible,
-            Property,
-            uid_stable,
-        ),
-        c(
-            "uid/keyed-distinct",
-            "uid-remap",
-            0.75,
-            Visible,
-            Property,
-            uid_keyed,
-        ),
-        c(
-            "uid/references-follow",
-            "uid-remap",
-            0.75,
-            Hidden,
-            EndToEnd,
-            e2e_planted,
-        ),
-        c(
-            "uid/many-no-collision",
-            "uid-remap",
-            1.0,
-            Hidden,
-            Property,
-            uid_many,
-        ),
-        c(
-            "uid/same-in-a-new-process",
-            "uid-remap",
-            1.0,
-            Hidden,
-            Property,
-            uid_fresh_process,
-        ),
-        c(
-            "date/century-years",
-            "date-shift",
-            1.0,
-            Hidden,
-            WorkedExample,
-            date_century,
-        ),
-        c(
-            "date/calendar",
-            "date-shift",
-            0.75,
-            Visible,
-            WorkedExample,
-            date_valid,
-        ),
-        c(
-            "date/per-patient",
-            "date-shift",
-            0.75,
-            Visible,
-            WorkedExample,
-            date_per_patient,
-        ),
-        c(
-            "date/intervals",
-            "date-shift",
-            0.75,
-            Visible,
-            WorkedExample,
-            date_intervals,
-        ),
-        c(
-            "date/never-zero",
-            "date-shift",
-            1.0,
-            Hidden,
-            Property,
-            date_never_zero,
-        ),
-        c(
-            "date/not-a-date",
-            "date-shift",
-            1.0,
-            Hidden,
-            WorkedExample,
-            date_not_a_date,
-        ),
-        c(
-            "date/patients-differ",
-            "date-shift",
-            0.75,
-            Hidden,
-            Property,
-            date_patients_differ,
-        ),
-        c(
-            "date/same-in-a-new-process",
-            "date-shift",
-            1.0,
-            Hidden,
-            Property,
-            date_fresh_process,
-        ),
-        c(
-            "finish/identity-removed",
-            "finish",
-            0.5,
-            Visible,
-            WorkedExample,
-            finish_identity,
-        ),
-        c(
-            "finish/file-meta",
-            "finish",
-            0.5,
-            Visible,
-            WorkedExample,
-            finish_meta,
-        ),
-        c(
-            "finish/sample-no-leaks",
-            "finish",
-            1.0,
-            Hidden,
-            EndToEnd,
-            e2e_sample,
-        ),
+    radlab_grade::check_table![
+        "resolve-action" => {
+            "action/basic-profile": 0.75, Visible, WorkedExample, action_worked;
+            "action/type-1-dummy": 0.75, Visible, WorkedExample, action_type1;
+            "action/options": 0.75, Visible, WorkedExample, action_options;
+            "action/option-pairs": 1.0, Hidden, Property, action_option_pairs;
+            "action/every-row": 0.75, Hidden, Property, action_every_row;
+        }
+        "walk-sequences" => {
+            "walk/top-level": 1.0, Visible, WorkedExample, walk_top;
+            "walk/nested-sequence": 1.0, Visible, WorkedExample, walk_nested;
+            "walk/three-deep": 1.0, Hidden, WorkedExample, walk_deep;
+            "walk/private-creator-in-item": 1.0, Hidden, WorkedExample, walk_item_context;
+        }
+        "private-tags" => {
+            "private/removed-by-default": 0.75, Visible, WorkedExample, private_default;
+            "private/safe-list": 0.75, Visible, WorkedExample, private_listed;
+            "private/orphans-and-padding": 0.5, Hidden, WorkedExample, private_orphan;
+        }
+        "uid-remap" => {
+            "uid/valid": 0.75, Visible, WorkedExample, uid_syntax;
+            "uid/same-everywhere": 0.75, Visible, Property, uid_stable;
+            "uid/keyed-distinct": 0.75, Visible, Property, uid_keyed;
+            "uid/references-follow": 0.75, Hidden, EndToEnd, e2e_planted;
+            "uid/many-no-collision": 1.0, Hidden, Property, uid_many;
+            "uid/same-in-a-new-process": 1.0, Hidden, Property, uid_fresh_process;
+        }
+        "date-shift" => {
+            "date/century-years": 1.0, Hidden, WorkedExample, date_century;
+            "date/calendar": 0.75, Visible, WorkedExample, date_valid;
+            "date/per-patient": 0.75, Visible, WorkedExample, date_per_patient;
+            "date/intervals": 0.75, Visible, WorkedExample, date_intervals;
+            "date/never-zero": 1.0, Hidden, Property, date_never_zero;
+            "date/not-a-date": 1.0, Hidden, WorkedExample, date_not_a_date;
+            "date/patients-differ": 0.75, Hidden, Property, date_patients_differ;
+            "date/same-in-a-new-process": 1.0, Hidden, Property, date_fresh_process;
+        }
+        "finish" => {
+            "finish/identity-removed": 0.5, Visible, WorkedExample, finish_identity;
+            "finish/file-meta": 0.5, Visible, WorkedExample, finish_meta;
+            "finish/sample-no-leaks": 1.0, Hidden, EndToEnd, e2e_sample;
+        }
     ]
 }

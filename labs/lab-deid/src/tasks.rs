@@ -12,23 +12,19 @@ use radlab_dicom::attrs;
 
 pub use crate::types::*;
 
-/// One implementation of every task.
-#[derive(Clone, Copy)]
-pub struct Tasks {
-    /// `reference`, `exercise`, `pristine` or a mutant's name.
-    pub name: &'static str,
+radlab_grade::lab_tasks! {
     /// The action for an attribute of Table E.1-1 with options in force.
-    pub action_for: fn(&Rule, VR, &[ProfileOption]) -> Action,
+    action_for: fn(&Rule, VR, &[ProfileOption]) -> Action,
     /// Apply a per-element cleaner at every sequence depth.
-    pub clean_dataset: fn(&InMemDicomObject, &CleanElement<'_>) -> InMemDicomObject,
+    clean_dataset: fn(&InMemDicomObject, &CleanElement<'_>) -> InMemDicomObject,
     /// Whether a private data element is kept.
-    pub keep_private: fn(Tag, Option<&str>, &[SafePrivate], bool) -> bool,
+    keep_private: fn(Tag, Option<&str>, &[SafePrivate], bool) -> bool,
     /// The keyed replacement of a UID.
-    pub remap_uid: fn(&Key, &str) -> String,
+    remap_uid: fn(&Key, &str) -> String,
     /// The shifted date (`YYYYMMDD`) of a patient's file.
-    pub shift_date: fn(&Key, &str, &str, &str) -> String,
+    shift_date: fn(&Key, &str, &str, &str) -> String,
     /// Mark an object de-identified and fix its file meta group.
-    pub mark_deidentified: fn(&mut InMemDicomObject, &mut FileMetaTable, &[ProfileOption]),
+    mark_deidentified: fn(&mut InMemDicomObject, &mut FileMetaTable, &[ProfileOption]),
 }
 
 /// The reference implementations, from radlab-deid.
@@ -142,39 +138,6 @@ pub fn code_item(value: &str, meaning: &str) -> InMemDicomObject {
     put(&mut item, tags::CODE_MEANING, VR::LO, meaning);
     item
 }
-
-/// The reference table.
-pub const REFERENCE: Tasks = Tasks {
-    name: "reference",
-    action_for: reference::action_for,
-    clean_dataset: reference::clean_dataset,
-    keep_private: reference::keep_private,
-    remap_uid: reference::remap_uid,
-    shift_date: reference::shift_date,
-    mark_deidentified: reference::mark_deidentified,
-};
-
-/// The learner's exercise file.
-pub const EXERCISE: Tasks = Tasks {
-    name: "exercise",
-    action_for: crate::exercise::action_for,
-    clean_dataset: crate::exercise::clean_dataset,
-    keep_private: crate::exercise::keep_private,
-    remap_uid: crate::exercise::remap_uid,
-    shift_date: crate::exercise::shift_date,
-    mark_deidentified: crate::exercise::mark_deidentified,
-};
-
-/// The stubs as shipped.
-pub const PRISTINE: Tasks = Tasks {
-    name: "pristine",
-    action_for: crate::pristine::action_for,
-    clean_dataset: crate::pristine::clean_dataset,
-    keep_private: crate::pristine::keep_private,
-    remap_uid: crate::pristine::remap_uid,
-    shift_date: crate::pristine::shift_date,
-    mark_deidentified: crate::pristine::mark_deidentified,
-};
 
 /// What the pipeline is run with.
 pub struct PipelineSettings<'a> {

@@ -372,126 +372,28 @@ fn phi_sample(t: &'static Tasks) -> Outcome {
 pub fn checks() -> Vec<Check<Tasks>> {
     use Kind::*;
     use Visibility::*;
-    let c = |id, task, points, visibility, kind, run| Check {
-        id,
-        task,
-        points,
-        visibility,
-        kind,
-        run,
-    };
-    vec![
-        c(
-            "order/instance-numbers-lie",
-            "slice-order",
-            1.0,
-            Visible,
-            WorkedExample,
-            order_axial as fn(&'static Tasks) -> Outcome,
-        ),
-        c(
-            "order/sagittal",
-            "slice-order",
-            1.0,
-            Visible,
-            WorkedExample,
-            order_sagittal,
-        ),
-        c(
-            "order/oblique-random",
-            "slice-order",
-            1.0,
-            Hidden,
-            Property,
-            order_random,
-        ),
-        c(
-            "order/sample-series",
-            "slice-order",
-            1.0,
-            Hidden,
-            EndToEnd,
-            order_sample,
-        ),
-        c(
-            "spacing/from-positions",
-            "slice-spacing",
-            1.0,
-            Visible,
-            WorkedExample,
-            spacing_positions,
-        ),
-        c(
-            "spacing/missing-slice",
-            "slice-spacing",
-            1.0,
-            Visible,
-            WorkedExample,
-            spacing_gap,
-        ),
-        c(
-            "spacing/oblique-random",
-            "slice-spacing",
-            1.0,
-            Hidden,
-            Property,
-            spacing_random,
-        ),
-        c(
-            "lut/rescale",
-            "modality-lut",
-            1.0,
-            Visible,
-            WorkedExample,
-            lut_rescale,
-        ),
-        c(
-            "lut/sign-extension",
-            "modality-lut",
-            1.0,
-            Visible,
-            WorkedExample,
-            lut_sign,
-        ),
-        c(
-            "lut/random-vs-reference",
-            "modality-lut",
-            1.0,
-            Hidden,
-            Property,
-            lut_random,
-        ),
-        c(
-            "phi/top-level",
-            "find-identifying",
-            1.0,
-            Visible,
-            WorkedExample,
-            phi_top,
-        ),
-        c(
-            "phi/nested-sequence",
-            "find-identifying",
-            1.0,
-            Visible,
-            WorkedExample,
-            phi_nested,
-        ),
-        c(
-            "phi/private-block",
-            "find-identifying",
-            1.0,
-            Visible,
-            WorkedExample,
-            phi_private,
-        ),
-        c(
-            "phi/sample-header",
-            "find-identifying",
-            1.0,
-            Hidden,
-            EndToEnd,
-            phi_sample,
-        ),
+    radlab_grade::check_table![
+        "slice-order" => {
+            "order/instance-numbers-lie": 1.0, Visible, WorkedExample, order_axial;
+            "order/sagittal": 1.0, Visible, WorkedExample, order_sagittal;
+            "order/oblique-random": 1.0, Hidden, Property, order_random;
+            "order/sample-series": 1.0, Hidden, EndToEnd, order_sample;
+        }
+        "slice-spacing" => {
+            "spacing/from-positions": 1.0, Visible, WorkedExample, spacing_positions;
+            "spacing/missing-slice": 1.0, Visible, WorkedExample, spacing_gap;
+            "spacing/oblique-random": 1.0, Hidden, Property, spacing_random;
+        }
+        "modality-lut" => {
+            "lut/rescale": 1.0, Visible, WorkedExample, lut_rescale;
+            "lut/sign-extension": 1.0, Visible, WorkedExample, lut_sign;
+            "lut/random-vs-reference": 1.0, Hidden, Property, lut_random;
+        }
+        "find-identifying" => {
+            "phi/top-level": 1.0, Visible, WorkedExample, phi_top;
+            "phi/nested-sequence": 1.0, Visible, WorkedExample, phi_nested;
+            "phi/private-block": 1.0, Visible, WorkedExample, phi_private;
+            "phi/sample-header": 1.0, Hidden, EndToEnd, phi_sample;
+        }
     ]
 }

@@ -6,19 +6,15 @@ use dicom_object::InMemDicomObject;
 
 pub use crate::types::*;
 
-/// One implementation of every task.
-#[derive(Clone, Copy)]
-pub struct Tasks {
-    /// `reference`, `exercise`, `pristine` or a mutant's name.
-    pub name: &'static str,
+radlab_grade::lab_tasks! {
     /// Order along the normal.
-    pub order_slices: fn(&[SliceHeader]) -> Vec<usize>,
+    order_slices: fn(&[SliceHeader]) -> Vec<usize>,
     /// Spacing along the normal, mm.
-    pub slice_spacing: fn(&[SliceHeader]) -> f64,
+    slice_spacing: fn(&[SliceHeader]) -> f64,
     /// Stored value to modality value.
-    pub modality_lut: fn(u16, u16, bool, f64, f64) -> f64,
+    modality_lut: fn(u16, u16, bool, f64, f64) -> f64,
     /// Identifying attributes as (depth, tag).
-    pub find_identifying: fn(&InMemDicomObject) -> Vec<(usize, Tag)>,
+    find_identifying: fn(&InMemDicomObject) -> Vec<(usize, Tag)>,
 }
 
 /// The reference implementations, from radlab-dicom.
@@ -83,30 +79,3 @@ pub mod reference {
         Tag(g, e)
     }
 }
-
-/// The reference table.
-pub const REFERENCE: Tasks = Tasks {
-    name: "reference",
-    order_slices: reference::order_slices,
-    slice_spacing: reference::slice_spacing,
-    modality_lut: reference::modality_lut,
-    find_identifying: reference::find_identifying,
-};
-
-/// The learner's exercise file.
-pub const EXERCISE: Tasks = Tasks {
-    name: "exercise",
-    order_slices: crate::exercise::order_slices,
-    slice_spacing: crate::exercise::slice_spacing,
-    modality_lut: crate::exercise::modality_lut,
-    find_identifying: crate::exercise::find_identifying,
-};
-
-/// The stubs as shipped.
-pub const PRISTINE: Tasks = Tasks {
-    name: "pristine",
-    order_slices: crate::pristine::order_slices,
-    slice_spacing: crate::pristine::slice_spacing,
-    modality_lut: crate::pristine::modality_lut,
-    find_identifying: crate::pristine::find_identifying,
-};

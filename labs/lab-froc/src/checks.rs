@@ -351,118 +351,25 @@ fn cpm_random(t: &'static Tasks) -> Outcome {
 pub fn checks() -> Vec<Check<Tasks>> {
     use Kind::*;
     use Visibility::*;
-    let c = |id, task, points, visibility, kind, run| Check {
-        id,
-        task,
-        points,
-        visibility,
-        kind,
-        run,
-    };
-    vec![
-        c(
-            "match/worked",
-            "match-radius",
-            1.0,
-            Visible,
-            WorkedExample,
-            match_worked as fn(&'static Tasks) -> Outcome,
-        ),
-        c(
-            "match/nearest",
-            "match-radius",
-            1.0,
-            Visible,
-            WorkedExample,
-            match_nearest,
-        ),
-        c(
-            "match/radius-and-ties",
-            "match-radius",
-            1.0,
-            Hidden,
-            WorkedExample,
-            match_edges,
-        ),
-        c(
-            "match/random-vs-reference",
-            "match-radius",
-            1.0,
-            Hidden,
-            Property,
-            match_random,
-        ),
-        c(
-            "froc/duplicates-once",
-            "froc-count",
-            1.0,
-            Visible,
-            WorkedExample,
-            froc_duplicates,
-        ),
-        c(
-            "froc/negative-scans",
-            "froc-count",
-            1.0,
-            Visible,
-            WorkedExample,
-            froc_negatives,
-        ),
-        c(
-            "froc/pooled-sensitivity",
-            "froc-count",
-            1.0,
-            Visible,
-            WorkedExample,
-            froc_pooled,
-        ),
-        c(
-            "froc/threshold-inclusive",
-            "froc-count",
-            0.5,
-            Visible,
-            WorkedExample,
-            froc_inclusive,
-        ),
-        c(
-            "froc/random-vs-reference",
-            "froc-count",
-            0.5,
-            Hidden,
-            Property,
-            froc_random,
-        ),
-        c(
-            "cpm/operating-points",
-            "cpm",
-            1.0,
-            Visible,
-            WorkedExample,
-            cpm_points,
-        ),
-        c(
-            "cpm/interpolation",
-            "cpm",
-            1.0,
-            Visible,
-            WorkedExample,
-            cpm_interpolation,
-        ),
-        c(
-            "cpm/beyond-the-curve",
-            "cpm",
-            0.5,
-            Visible,
-            WorkedExample,
-            cpm_beyond,
-        ),
-        c(
-            "cpm/random-vs-reference",
-            "cpm",
-            0.5,
-            Hidden,
-            Property,
-            cpm_random,
-        ),
+    radlab_grade::check_table![
+        "match-radius" => {
+            "match/worked": 1.0, Visible, WorkedExample, match_worked;
+            "match/nearest": 1.0, Visible, WorkedExample, match_nearest;
+            "match/radius-and-ties": 1.0, Hidden, WorkedExample, match_edges;
+            "match/random-vs-reference": 1.0, Hidden, Property, match_random;
+        }
+        "froc-count" => {
+            "froc/duplicates-once": 1.0, Visible, WorkedExample, froc_duplicates;
+            "froc/negative-scans": 1.0, Visible, WorkedExample, froc_negatives;
+            "froc/pooled-sensitivity": 1.0, Visible, WorkedExample, froc_pooled;
+            "froc/threshold-inclusive": 0.5, Visible, WorkedExample, froc_inclusive;
+            "froc/random-vs-reference": 0.5, Hidden, Property, froc_random;
+        }
+        "cpm" => {
+            "cpm/operating-points": 1.0, Visible, WorkedExample, cpm_points;
+            "cpm/interpolation": 1.0, Visible, WorkedExample, cpm_interpolation;
+            "cpm/beyond-the-curve": 0.5, Visible, WorkedExample, cpm_beyond;
+            "cpm/random-vs-reference": 0.5, Hidden, Property, cpm_random;
+        }
     ]
 }

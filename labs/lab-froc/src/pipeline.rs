@@ -516,9 +516,7 @@ fn monai_style(res: &[ScanResult]) -> (f64, f64) {
 /// The learner's CPM: their hit rule (radius), their counting at every threshold, their CPM.
 fn mine(p: &Problem, rule: HitRule, reference_cpm: f64) -> MineRow {
     use crate::tasks::{Detection, EXERCISE, Scan};
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let r = std::panic::catch_unwind(|| {
+    let r = radlab_grade::quietly(|| {
         let mut scans = Vec::new();
         for s in 0..p.scan_ids.len() {
             let c: Vec<&Candidate> = p.candidates.iter().filter(|c| c.scan == s).collect();
@@ -558,14 +556,13 @@ fn mine(p: &Problem, rule: HitRule, reference_cpm: f64) -> MineRow {
         curve.extend(thresholds.iter().map(|&t| (EXERCISE.froc_point)(&scans, t)));
         (EXERCISE.cpm)(&curve)
     });
-    std::panic::set_hook(hook);
     match r {
-        Ok(v) => MineRow {
+        Some(v) => MineRow {
             cpm: Some(v),
             agrees: (v - reference_cpm).abs() <= 1e-9,
             note: "your match-radius, froc-count at every threshold and cpm".into(),
         },
-        Err(_) => MineRow {
+        None => MineRow {
             cpm: None,
             agrees: false,
             note: "your exercise functions panicked or are not implemented yet: run `cargo run -p lab-froc -- grade`".into(),

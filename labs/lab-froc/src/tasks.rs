@@ -11,17 +11,13 @@ pub type PointFn = fn(&[Scan], f64) -> (f64, f64);
 /// The CPM of a FROC curve given as `(fps per scan, sensitivity)` points.
 pub type CpmFn = fn(&[(f64, f64)]) -> f64;
 
-/// One implementation of every task.
-#[derive(Clone, Copy)]
-pub struct Tasks {
-    /// What this table is: `reference`, `exercise`, `pristine` or a mutant's name.
-    pub name: &'static str,
+radlab_grade::lab_tasks! {
     /// LUNA16's hit rule.
-    pub match_radius: MatchFn,
+    match_radius: MatchFn,
     /// One FROC point.
-    pub froc_point: PointFn,
+    froc_point: PointFn,
     /// The competition performance metric.
-    pub cpm: CpmFn,
+    cpm: CpmFn,
 }
 
 /// The reference implementations, from radlab-metrics.
@@ -83,27 +79,3 @@ pub mod reference {
         LUNA16.iter().map(|&f| interp(f, &xs, &ys)).sum::<f64>() / LUNA16.len() as f64
     }
 }
-
-/// The reference table.
-pub const REFERENCE: Tasks = Tasks {
-    name: "reference",
-    match_radius: reference::match_radius,
-    froc_point: reference::froc_point,
-    cpm: reference::cpm,
-};
-
-/// The learner's exercise file.
-pub const EXERCISE: Tasks = Tasks {
-    name: "exercise",
-    match_radius: crate::exercise::match_radius,
-    froc_point: crate::exercise::froc_point,
-    cpm: crate::exercise::cpm,
-};
-
-/// The stubs as shipped (must score 0 without crashing the grader).
-pub const PRISTINE: Tasks = Tasks {
-    name: "pristine",
-    match_radius: crate::pristine::match_radius,
-    froc_point: crate::pristine::froc_point,
-    cpm: crate::pristine::cpm,
-};

@@ -334,110 +334,22 @@ fn hd_sample(t: &'static Tasks) -> Outcome {
 pub fn checks() -> Vec<Check<Tasks>> {
     use Kind::*;
     use Visibility::*;
-    let c = |id, task, points, visibility, kind, run| Check {
-        id,
-        task,
-        points,
-        visibility,
-        kind,
-        run,
-    };
-    vec![
-        c(
-            "dice/worked",
-            "dice-empty",
-            1.0,
-            Visible,
-            WorkedExample,
-            dice_worked as fn(&'static Tasks) -> Outcome,
-        ),
-        c(
-            "dice/both-empty",
-            "dice-empty",
-            1.0,
-            Visible,
-            WorkedExample,
-            dice_both_empty,
-        ),
-        c(
-            "dice/empty-reference",
-            "dice-empty",
-            1.0,
-            Visible,
-            WorkedExample,
-            dice_empty_reference,
-        ),
-        c(
-            "dice/empty-prediction",
-            "dice-empty",
-            0.5,
-            Visible,
-            WorkedExample,
-            dice_empty_prediction,
-        ),
-        c(
-            "dice/random-vs-reference",
-            "dice-empty",
-            1.0,
-            Hidden,
-            Property,
-            dice_random,
-        ),
-        c(
-            "dice/sample-case",
-            "dice-empty",
-            0.5,
-            Hidden,
-            EndToEnd,
-            dice_sample,
-        ),
-        c(
-            "hd95/two-points-in-mm",
-            "hd95-mm",
-            1.0,
-            Visible,
-            WorkedExample,
-            hd_two_points,
-        ),
-        c(
-            "hd95/not-the-maximum",
-            "hd95-mm",
-            1.0,
-            Visible,
-            WorkedExample,
-            hd_not_max,
-        ),
-        c(
-            "hd95/both-directions",
-            "hd95-mm",
-            0.5,
-            Visible,
-            WorkedExample,
-            hd_both_directions,
-        ),
-        c(
-            "hd95/empty-masks",
-            "hd95-mm",
-            0.5,
-            Visible,
-            WorkedExample,
-            hd_empty,
-        ),
-        c(
-            "hd95/random-vs-reference",
-            "hd95-mm",
-            1.5,
-            Hidden,
-            Property,
-            hd_random,
-        ),
-        c(
-            "hd95/sample-case",
-            "hd95-mm",
-            0.5,
-            Hidden,
-            EndToEnd,
-            hd_sample,
-        ),
+    radlab_grade::check_table![
+        "dice-empty" => {
+            "dice/worked": 1.0, Visible, WorkedExample, dice_worked;
+            "dice/both-empty": 1.0, Visible, WorkedExample, dice_both_empty;
+            "dice/empty-reference": 1.0, Visible, WorkedExample, dice_empty_reference;
+            "dice/empty-prediction": 0.5, Visible, WorkedExample, dice_empty_prediction;
+            "dice/random-vs-reference": 1.0, Hidden, Property, dice_random;
+            "dice/sample-case": 0.5, Hidden, EndToEnd, dice_sample;
+        }
+        "hd95-mm" => {
+            "hd95/two-points-in-mm": 1.0, Visible, WorkedExample, hd_two_points;
+            "hd95/not-the-maximum": 1.0, Visible, WorkedExample, hd_not_max;
+            "hd95/both-directions": 0.5, Visible, WorkedExample, hd_both_directions;
+            "hd95/empty-masks": 0.5, Visible, WorkedExample, hd_empty;
+            "hd95/random-vs-reference": 1.5, Hidden, Property, hd_random;
+            "hd95/sample-case": 0.5, Hidden, EndToEnd, hd_sample;
+        }
     ]
 }

@@ -148,15 +148,6 @@ fn remove_small(
     })
 }
 
-/// Run a learner function, turning a panic into `None`.
-fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
-    std::panic::set_hook(hook);
-    r
-}
-
 fn same(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
@@ -251,8 +242,10 @@ pub fn run(
         write_rgb_png(&png, img.view())?;
         let mine = opts.mine.then(|| {
             let t = &crate::tasks::EXERCISE;
-            let d = quietly(|| (t.dice)(pred.view(), reference.view(), EmptyPolicy::BothEmptyNan));
-            let h = quietly(|| (t.hd95)(pred.view(), reference.view(), s.spacing));
+            let d = radlab_grade::quietly(|| {
+                (t.dice)(pred.view(), reference.view(), EmptyPolicy::BothEmptyNan)
+            });
+            let h = radlab_grade::quietly(|| (t.hd95)(pred.view(), reference.view(), s.spacing));
             let agrees = d.is_some_and(|d| same(d, counts.dice(EmptyPolicy::BothEmptyNan)))
                 && h.is_some_and(|h| same(h, surf.hd95));
             Mine {

@@ -10,15 +10,11 @@ pub type DiceFn = fn(ArrayView3<bool>, ArrayView3<bool>, EmptyPolicy) -> f64;
 /// HD95 in mm of a prediction against a reference, spacing `(z, y, x)` mm.
 pub type Hd95Fn = fn(ArrayView3<bool>, ArrayView3<bool>, [f64; 3]) -> f64;
 
-/// One implementation of every task.
-#[derive(Clone, Copy)]
-pub struct Tasks {
-    /// What this table is: `reference`, `exercise`, `pristine` or a mutant's name.
-    pub name: &'static str,
+radlab_grade::lab_tasks! {
     /// Dice with an empty-mask policy.
-    pub dice: DiceFn,
+    dice: DiceFn,
     /// 95th-percentile Hausdorff distance in mm.
-    pub hd95: Hd95Fn,
+    hd95: Hd95Fn,
 }
 
 /// The reference implementations, from radlab-metrics.
@@ -40,24 +36,3 @@ pub mod reference {
             .unwrap_or(f64::NAN)
     }
 }
-
-/// The reference table.
-pub const REFERENCE: Tasks = Tasks {
-    name: "reference",
-    dice: reference::dice,
-    hd95: reference::hd95,
-};
-
-/// The learner's exercise file.
-pub const EXERCISE: Tasks = Tasks {
-    name: "exercise",
-    dice: crate::exercise::dice,
-    hd95: crate::exercise::hd95,
-};
-
-/// The stubs as shipped (must score 0 without crashing the grader).
-pub const PRISTINE: Tasks = Tasks {
-    name: "pristine",
-    dice: crate::pristine::dice,
-    hd95: crate::pristine::hd95,
-};

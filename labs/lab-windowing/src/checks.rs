@@ -390,158 +390,34 @@ fn resample_random(t: &'static Tasks) -> Outcome {
 pub fn checks() -> Vec<Check<Tasks>> {
     use Kind::*;
     use Visibility::*;
-    let c = |id, task, points, visibility, kind, run| Check {
-        id,
-        task,
-        points,
-        visibility,
-        kind,
-        run,
-    };
-    vec![
-        c(
-            "linear/standard-notes",
-            "window-linear",
-            1.0,
-            Visible,
-            WorkedExample,
-            linear_standard_notes as fn(&'static Tasks) -> Outcome,
-        ),
-        c(
-            "linear/c-0.5-and-w-1",
-            "window-linear",
-            1.0,
-            Visible,
-            WorkedExample,
-            linear_offsets,
-        ),
-        c(
-            "linear/rounding",
-            "window-linear",
-            0.5,
-            Visible,
-            WorkedExample,
-            linear_rounding,
-        ),
-        c(
-            "linear/clipping",
-            "window-linear",
-            0.5,
-            Visible,
-            WorkedExample,
-            linear_clipping,
-        ),
-        c(
-            "linear/exact-sweep",
-            "window-linear",
-            1.0,
-            Hidden,
-            WorkedExample,
-            linear_exact_sweep,
-        ),
-        c(
-            "linear/random-vs-reference",
-            "window-linear",
-            1.0,
-            Hidden,
-            Property,
-            linear_random,
-        ),
-        c(
-            "linear/sample-slice",
-            "window-linear",
-            0.5,
-            Hidden,
-            EndToEnd,
-            linear_sample_slice,
-        ),
-        c(
-            "linear/speed",
-            "window-linear",
-            0.5,
-            Visible,
-            Speed,
-            linear_speed,
-        ),
-        c(
-            "linear-exact/worked",
-            "window-linear-exact",
-            1.0,
-            Visible,
-            WorkedExample,
-            exact_worked,
-        ),
-        c(
-            "linear-exact/random-vs-reference",
-            "window-linear-exact",
-            1.0,
-            Hidden,
-            Property,
-            exact_random,
-        ),
-        c(
-            "sigmoid/worked",
-            "window-sigmoid",
-            1.0,
-            Visible,
-            WorkedExample,
-            sigmoid_worked,
-        ),
-        c(
-            "sigmoid/random-vs-reference",
-            "window-sigmoid",
-            1.0,
-            Hidden,
-            Property,
-            sigmoid_random,
-        ),
-        c(
-            "preset/chest",
-            "choose-preset",
-            1.0,
-            Visible,
-            WorkedExample,
-            preset_chest,
-        ),
-        c(
-            "preset/head-and-abdomen",
-            "choose-preset",
-            1.0,
-            Hidden,
-            WorkedExample,
-            preset_other,
-        ),
-        c(
-            "resample/shape",
-            "resample-labels",
-            1.0,
-            Visible,
-            WorkedExample,
-            resample_shape,
-        ),
-        c(
-            "resample/no-new-labels",
-            "resample-labels",
-            1.0,
-            Visible,
-            Property,
-            resample_no_new_labels,
-        ),
-        c(
-            "resample/worked",
-            "resample-labels",
-            1.0,
-            Visible,
-            WorkedExample,
-            resample_worked,
-        ),
-        c(
-            "resample/random-vs-reference",
-            "resample-labels",
-            1.0,
-            Hidden,
-            Property,
-            resample_random,
-        ),
+    radlab_grade::check_table![
+        "window-linear" => {
+            "linear/standard-notes": 1.0, Visible, WorkedExample, linear_standard_notes;
+            "linear/c-0.5-and-w-1": 1.0, Visible, WorkedExample, linear_offsets;
+            "linear/rounding": 0.5, Visible, WorkedExample, linear_rounding;
+            "linear/clipping": 0.5, Visible, WorkedExample, linear_clipping;
+            "linear/exact-sweep": 1.0, Hidden, WorkedExample, linear_exact_sweep;
+            "linear/random-vs-reference": 1.0, Hidden, Property, linear_random;
+            "linear/sample-slice": 0.5, Hidden, EndToEnd, linear_sample_slice;
+            "linear/speed": 0.5, Visible, Speed, linear_speed;
+        }
+        "window-linear-exact" => {
+            "linear-exact/worked": 1.0, Visible, WorkedExample, exact_worked;
+            "linear-exact/random-vs-reference": 1.0, Hidden, Property, exact_random;
+        }
+        "window-sigmoid" => {
+            "sigmoid/worked": 1.0, Visible, WorkedExample, sigmoid_worked;
+            "sigmoid/random-vs-reference": 1.0, Hidden, Property, sigmoid_random;
+        }
+        "choose-preset" => {
+            "preset/chest": 1.0, Visible, WorkedExample, preset_chest;
+            "preset/head-and-abdomen": 1.0, Hidden, WorkedExample, preset_other;
+        }
+        "resample-labels" => {
+            "resample/shape": 1.0, Visible, WorkedExample, resample_shape;
+            "resample/no-new-labels": 1.0, Visible, Property, resample_no_new_labels;
+            "resample/worked": 1.0, Visible, WorkedExample, resample_worked;
+            "resample/random-vs-reference": 1.0, Hidden, Property, resample_random;
+        }
     ]
 }

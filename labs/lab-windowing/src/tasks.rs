@@ -6,21 +6,17 @@ use ndarray::{Array3, ArrayView3};
 
 pub use crate::types::*;
 
-/// One implementation of every task.
-#[derive(Clone, Copy)]
-pub struct Tasks {
-    /// What this table is: `reference`, `exercise`, `pristine` or a mutant's name.
-    pub name: &'static str,
+radlab_grade::lab_tasks! {
     /// LINEAR window to 8 bits.
-    pub window_linear: fn(f32, f64, f64) -> u8,
+    window_linear: fn(f32, f64, f64) -> u8,
     /// LINEAR_EXACT window to 8 bits.
-    pub window_linear_exact: fn(f32, f64, f64) -> u8,
+    window_linear_exact: fn(f32, f64, f64) -> u8,
     /// SIGMOID window to 8 bits.
-    pub window_sigmoid: fn(f32, f64, f64) -> u8,
+    window_sigmoid: fn(f32, f64, f64) -> u8,
     /// Preset name for a finding.
-    pub choose_preset: fn(Finding) -> &'static str,
+    choose_preset: fn(Finding) -> &'static str,
     /// Label-mask resampling, `[z, y, x]`, spacing `(z, y, x)` mm.
-    pub resample_labels: fn(ArrayView3<u8>, [f64; 3], [f64; 3]) -> Array3<u8>,
+    resample_labels: fn(ArrayView3<u8>, [f64; 3], [f64; 3]) -> Array3<u8>,
 }
 
 /// The reference implementations, from radlab's crates.
@@ -72,33 +68,3 @@ pub mod reference {
             .unwrap_or_else(|_| Array3::zeros((0, 0, 0)))
     }
 }
-
-/// The reference table.
-pub const REFERENCE: Tasks = Tasks {
-    name: "reference",
-    window_linear: reference::window_linear,
-    window_linear_exact: reference::window_linear_exact,
-    window_sigmoid: reference::window_sigmoid,
-    choose_preset: reference::choose_preset,
-    resample_labels: reference::resample_labels,
-};
-
-/// The learner's exercise file.
-pub const EXERCISE: Tasks = Tasks {
-    name: "exercise",
-    window_linear: crate::exercise::window_linear,
-    window_linear_exact: crate::exercise::window_linear_exact,
-    window_sigmoid: crate::exercise::window_sigmoid,
-    choose_preset: crate::exercise::choose_preset,
-    resample_labels: crate::exercise::resample_labels,
-};
-
-/// The stubs as shipped (must score 0 without crashing the grader).
-pub const PRISTINE: Tasks = Tasks {
-    name: "pristine",
-    window_linear: crate::pristine::window_linear,
-    window_linear_exact: crate::pristine::window_linear_exact,
-    window_sigmoid: crate::pristine::window_sigmoid,
-    choose_preset: crate::pristine::choose_preset,
-    resample_labels: crate::pristine::resample_labels,
-};
