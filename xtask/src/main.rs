@@ -34,6 +34,9 @@ enum Cmd {
     },
     /// For every lab: the shipped exercise is the stubs, grader.sha256 is up to date (rewritten if not), the pristine stubs score 0, the reference scores 100%, every mutant fails.
     CheckLabs,
+    /// Scaffold a throw-away lab, lint and test it, remove it (a step of `test`).
+    #[command(hide = true)]
+    NewLabSelftest,
     /// Scaffold labs/NAME: a working one-task lab (reference, stubs, checks, a caught mutant,
     /// a pipeline, a default run, lab.toml) that builds and passes check-labs; nothing outside
     /// its folder changes.
@@ -131,6 +134,8 @@ fn run_cli(cli: Cli) -> Result<()> {
                 ]))?;
             }
             check_labs(&root, Checksums::Verify)?;
+            // `cargo xtask new-lab` still makes a lab that passes the same bar.
+            new_lab::selftest(&root)?;
             provision::onnx_runtime(&root)?;
             provision::validators()?;
             let tp = provision::third_party(&root)?;
@@ -160,6 +165,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::CheckLabs => check_labs(&root, Checksums::Rewrite),
+        Cmd::NewLabSelftest => new_lab::selftest(&root),
         Cmd::NewLab { name, title } => new_lab::new_lab(&root, &name, title.as_deref()),
         Cmd::PortfolioCheck => portfolio_check::check(&root),
         Cmd::Docs => docs::docs(&root),

@@ -162,3 +162,46 @@ mod tests {
         }
     }
 }
+
+/// The scaffold still works (part of `cargo xtask test`): scaffold a lab,
+/// lint it, run its tests (its grading tests are the check-labs bar), then
+/// remove it and put Cargo.lock back, whatever happened.
+pub fn selftest(root: &Path) -> Result<()> {
+    const NAME: &str = "lab-scaffold-selftest";
+    struct Cleanup<'a> {
+        dir: std::path::PathBuf,
+        lock: &'a Path,
+        lock_text: Option<Vec<u8>>,
+    }
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            if let Some(text) = &self.lock_text {
+                let _ = std::fs::write(self.lock, text);
+            }
+        }
+    }
+    let lock = root.join("Cargo.lock");
+    let dir = root.join("labs").join(NAME);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let _cleanup = Cleanup {
+        dir: dir.clone(),
+        lock: &lock,
+        lock_text: std::fs::read(&lock).ok(),
+    };
+    new_lab(root, NAME, Some("The scaffold's self-test"))?;
+    crate::run(crate::cargo().current_dir(root).args([
+        "clippy",
+        "-p",
+        NAME,
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    crate::run(crate::cargo().current_dir(root).args(["test", "-p", NAME]))?;
+    eprintln!("new-lab self-test: {NAME} scaffolded, linted and tested, then removed");
+    Ok(())
+}
