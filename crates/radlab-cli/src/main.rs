@@ -361,7 +361,7 @@ fn grade_all(all: bool, json: bool, out_root: &Path, seed: u64) -> Result<()> {
     );
     let (mut s, mut m) = (0.0, 0.0);
     for r in &results {
-        let passed_checks = r.tests.iter().filter(|t| t.status == "passed").count();
+        let passed_checks = r.tests.iter().filter(|t| t.passed()).count();
         let tasks = r.by_task();
         let done = tasks.values().filter(|t| t.2).count();
         println!(
