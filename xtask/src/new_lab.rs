@@ -135,34 +135,6 @@ pub fn new_lab(root: &Path, name: &str, title: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        for ok in ["lab-demo", "lab-a1", "lab-drift-psi"] {
-            assert!(valid_name(ok), "{ok}");
-        }
-        for bad in [
-            "demo", "lab-", "lab--x", "lab-X", "lab-x-", "lab-x_y", "lab-x/y", "lab-../x",
-        ] {
-            assert!(!valid_name(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn every_template_placeholder_is_filled() {
-        for (path, template) in FILES {
-            let text = template
-                .replace("__LAB__", "lab-x")
-                .replace("__CRATE__", "lab_x")
-                .replace("__TITLE__", "X");
-            assert!(!text.contains("__"), "{path}: a placeholder is left");
-        }
-    }
-}
-
 /// The scaffold still works (part of `cargo xtask test`): scaffold a lab,
 /// lint it, run its tests (its grading tests are the check-labs bar), then
 /// remove it and put Cargo.lock back, whatever happened.
@@ -204,4 +176,32 @@ pub fn selftest(root: &Path) -> Result<()> {
     crate::run(crate::cargo().current_dir(root).args(["test", "-p", NAME]))?;
     eprintln!("new-lab self-test: {NAME} scaffolded, linted and tested, then removed");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["lab-demo", "lab-a1", "lab-drift-psi"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in [
+            "demo", "lab-", "lab--x", "lab-X", "lab-x-", "lab-x_y", "lab-x/y", "lab-../x",
+        ] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_template_placeholder_is_filled() {
+        for (path, template) in FILES {
+            let text = template
+                .replace("__LAB__", "lab-x")
+                .replace("__CRATE__", "lab_x")
+                .replace("__TITLE__", "X");
+            assert!(!text.contains("__"), "{path}: a placeholder is left");
+        }
+    }
 }
