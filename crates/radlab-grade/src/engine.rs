@@ -1,4 +1,6 @@
-//! The grading engine: checks, running one under a time limit and `catch_unwind`, grading a table of implementations, a lab's compiled sources.
+//! The grading engine: checks, running one under a time limit and
+//! `catch_unwind`, grading a table of implementations, a lab's compiled
+//! sources.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

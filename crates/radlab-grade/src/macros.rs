@@ -1,4 +1,5 @@
-//! The macros a lab is built from: `lab_library!`, `lab_tasks!`, `check_table!`, `mutant!`, `lab_grading_tests!`.
+//! The macros a lab is built from: `lab_library!`, `lab_tasks!`,
+//! `check_table!`, `mutant!`, `lab_grading_tests!`.
 
 /// A lab's `SOURCES` and `grade`, for its `lib.rs` (which declares the
 /// modules `checks`, `exercise`, `tasks` and `pristine`). The files are read

@@ -1,4 +1,5 @@
-//! A lab's declaration, `lab.toml`: tasks, integrity rules, the portfolio story and its templates.
+//! A lab's declaration, `lab.toml`: tasks, integrity rules, the portfolio
+//! story and its templates.
 
 use serde::{Deserialize, Serialize};
 

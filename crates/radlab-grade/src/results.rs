@@ -1,4 +1,5 @@
-//! What grading produces (Gradescope's `results.json` shape) and how it is printed.
+//! What grading produces (Gradescope's `results.json` shape) and how it is
+//! printed.
 
 use std::collections::BTreeMap;
 

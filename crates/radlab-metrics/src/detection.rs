@@ -636,8 +636,8 @@ pub fn bootstrap_ci(
     let q = |v: &mut Vec<f64>| -> (f64, f64) {
         v.sort_by(f64::total_cmp);
         (
-            crate::segmentation::percentile_sorted(v, qlo),
-            crate::segmentation::percentile_sorted(v, qhi),
+            crate::stats::percentile_sorted(v, qlo),
+            crate::stats::percentile_sorted(v, qhi),
         )
     };
     Ok(FrocCi {

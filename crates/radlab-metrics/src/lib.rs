@@ -19,6 +19,7 @@ pub mod detection;
 mod exp;
 mod nearest;
 pub mod segmentation;
+pub mod stats;
 
 /// What can go wrong computing a metric.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
