@@ -526,6 +526,59 @@ pub fn monai_froc_score(fps_per_image: &[f64], sensitivity: &[f64], thresholds: 
     mean(thresholds.iter().map(|&t| interp(t, &xs, &ys)))
 }
 
+/// The counting mistake the hit rules exist to prevent: the same matching
+/// as [`evaluate`], but only the best-scoring candidate on a lesion counts
+/// as its hit and every other candidate on it is a false positive (a
+/// nodule seen on five slices becomes one hit and four false positives).
+pub fn evaluate_duplicates_as_fps<'a>(
+    candidates: &[Candidate],
+    lesions: &[Lesion],
+    scans: usize,
+    rule: HitRule,
+    mut labels: impl FnMut(usize) -> Option<ArrayView3<'a, u32>>,
+) -> Result<Vec<ScanResult>, MetricError> {
+    let mut out = Vec::with_capacity(scans);
+    for s in 0..scans {
+        let c: Vec<Candidate> = candidates.iter().filter(|c| c.scan == s).cloned().collect();
+        let l: Vec<Lesion> = lesions.iter().filter(|l| l.scan == s).cloned().collect();
+        let hits = assign(&c, &l, rule, labels(s))?;
+        let mut r = ScanResult {
+            fp_scores: Vec::new(),
+            lesion_scores: vec![None; l.len()],
+        };
+        let mut order: Vec<usize> = (0..c.len()).collect();
+        order.sort_by(|&a, &b| c[b].score.total_cmp(&c[a].score));
+        for i in order {
+            match hits[i] {
+                Some(k) if r.lesion_scores[k].is_none() => r.lesion_scores[k] = Some(c[i].score),
+                _ => r.fp_scores.push(c[i].score),
+            }
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// The LUNA16 CPM and the CAMELYON16 score counted MONAI's way from
+/// per-scan results: [`monai_froc_curve_data`] over the false positives'
+/// scores and every lesion's score (0 for a missed one), then
+/// [`monai_froc_score`] at each challenge's operating points.
+pub fn monai_scores(results: &[ScanResult]) -> (f64, f64) {
+    let fp: Vec<f64> = results
+        .iter()
+        .flat_map(|r| r.fp_scores.iter().copied())
+        .collect();
+    let tp: Vec<f64> = results
+        .iter()
+        .flat_map(|r| r.lesion_scores.iter().map(|v| v.unwrap_or(0.0)))
+        .collect();
+    let (fps, sens) = monai_froc_curve_data(&fp, &tp, tp.len(), results.len());
+    (
+        monai_froc_score(&fps, &sens, &LUNA16),
+        monai_froc_score(&fps, &sens, &CAMELYON16),
+    )
+}
+
 /// A bootstrap confidence interval per operating point and for their mean.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrocCi {

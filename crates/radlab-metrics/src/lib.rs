@@ -17,6 +17,7 @@ pub mod calibration;
 pub mod classification;
 pub mod detection;
 mod exp;
+pub mod luna16;
 mod nearest;
 pub mod segmentation;
 pub mod stats;

@@ -91,6 +91,11 @@ fn run(args: Args) -> Result<()> {
     if args.bootstrap == 0 {
         bail!(bad("--bootstrap 0: at least one replicate is needed".into()));
     }
+    if args.candidates.is_some() && args.hit_rule == lab_froc::pipeline::Rule::Mask {
+        bail!(bad(
+            "--hit-rule mask needs label masks, which LUNA16 CSVs do not have; with --candidates/--annotations use --hit-rule radius".into()
+        ));
+    }
     let opts = lab_froc::pipeline::Options {
         candidates: args.candidates.clone(),
         annotations: args.annotations.clone(),
@@ -187,6 +192,11 @@ fn narrate(r: &Report, ci: &FrocCi) {
     println!("hit rule: {}", rule_name(r.hit_rule));
     for w in &r.warnings {
         println!("warning: {w}");
+        if w.starts_with("no seriesuid list") {
+            println!(
+                "         (--seriesuids FILE lists every scan evaluated, one seriesuid per line)"
+            );
+        }
     }
     println!();
     println!(

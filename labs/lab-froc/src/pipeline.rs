@@ -3,7 +3,6 @@
 //! CPM under each counting convention, the CSVs and the chart. The binary
 //! parses its flags into [`Options`] and narrates the [`Report`].
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -12,8 +11,8 @@ use radlab_labkit as kit;
 use radlab_labkit::charts::{Band, Chart, Series, write_chart};
 use radlab_metrics::detection::{
     CAMELYON16, Candidate, CandidatePosition, Froc, FrocCi, HitRule, LUNA16, Lesion, ScanResult,
-    bootstrap_ci, candidates_from_probability, evaluate, froc, lesions_from_labels,
-    monai_froc_curve_data, monai_froc_score,
+    bootstrap_ci, candidates_from_probability, evaluate, evaluate_duplicates_as_fps, froc,
+    lesions_from_labels, monai_scores,
 };
 use radlab_metrics::segmentation::Connectivity;
 use serde::Serialize;
@@ -170,156 +169,24 @@ pub struct BootstrapInfo {
     pub level: f64,
 }
 
-/// Read a CSV into rows of named columns, naming the file and line on errors.
-fn read_csv(path: &Path, columns: &[&str]) -> Result<Vec<(usize, Vec<String>)>> {
-    let mut r = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    let header = r
-        .headers()
-        .map_err(|e| bad(format!("{}: {e}", path.display())))?
-        .clone();
-    let idx: Vec<usize> = columns
-        .iter()
-        .map(|c| {
-            header.iter().position(|h| h == *c).ok_or_else(|| {
-                bad(format!(
-                    "{}: no column {c:?} (the header has: {})",
-                    path.display(),
-                    header.iter().collect::<Vec<_>>().join(", ")
-                ))
-            })
-        })
-        .collect::<Result<_>>()?;
-    let mut out = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|e| bad(format!("{} line {line}: {e}", path.display())))?;
-        out.push((
-            line,
-            idx.iter()
-                .map(|&k| rec.get(k).unwrap_or("").to_string())
-                .collect(),
-        ));
-    }
-    Ok(out)
-}
-
-fn number(path: &Path, line: usize, col: &str, v: &str) -> Result<f64> {
-    match v.parse::<f64>() {
-        Ok(x) if x.is_finite() => Ok(x),
-        _ => Err(bad(format!(
-            "{} line {line}: {col} {v:?} is not a finite number",
-            path.display()
-        ))),
-    }
-}
-
-/// LUNA16's CSVs: positions (x, y, z) mm become radlab's (z, y, x).
+/// LUNA16's CSVs (read by radlab-metrics, which names the file, line and
+/// column of any problem).
 fn problem_from_csv(
     cands: &Path,
     annots: &Path,
     uids: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> Result<Problem> {
-    let a = read_csv(
-        annots,
-        &["seriesuid", "coordX", "coordY", "coordZ", "diameter_mm"],
-    )?;
-    let c = read_csv(
-        cands,
-        &["seriesuid", "coordX", "coordY", "coordZ", "probability"],
-    )?;
-    let mut ids: Vec<String> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut add = |id: &str, ids: &mut Vec<String>| -> usize {
-        *index.entry(id.to_string()).or_insert_with(|| {
-            ids.push(id.to_string());
-            ids.len() - 1
-        })
-    };
-    let listed = if let Some(u) = uids {
-        let text = std::fs::read_to_string(u).map_err(|e| bad(format!("{}: {e}", u.display())))?;
-        for l in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && *l != "seriesuid")
-        {
-            add(l, &mut ids);
-        }
-        if ids.is_empty() {
-            bail!(bad(format!("{}: no seriesuid listed", u.display())));
-        }
-        true
-    } else {
-        false
-    };
-    let mut lookup = |id: &str, path: &Path, line: usize, ids: &mut Vec<String>| -> Result<usize> {
-        if listed {
-            ids.iter().position(|x| x == id).ok_or_else(|| {
-                bad(format!(
-                    "{} line {line}: seriesuid {id} is not in the --seriesuids list",
-                    path.display()
-                ))
-            })
-        } else {
-            Ok(add(id, ids))
-        }
-    };
-    let mut lesions = Vec::new();
-    for (line, row) in &a {
-        let scan = lookup(&row[0], annots, *line, &mut ids)?;
-        let (x, y, z) = (
-            number(annots, *line, "coordX", &row[1])?,
-            number(annots, *line, "coordY", &row[2])?,
-            number(annots, *line, "coordZ", &row[3])?,
-        );
-        let d = number(annots, *line, "diameter_mm", &row[4])?;
-        if d <= 0.0 {
-            bail!(bad(format!(
-                "{} line {line}: diameter_mm {d} must be positive",
-                annots.display()
-            )));
-        }
-        lesions.push(Lesion {
-            scan,
-            label: 0,
-            center_mm: [z, y, x],
-            radius_mm: d / 2.0,
-        });
-    }
-    let mut candidates = Vec::new();
-    for (line, row) in &c {
-        let scan = lookup(&row[0], cands, *line, &mut ids)?;
-        let (x, y, z) = (
-            number(cands, *line, "coordX", &row[1])?,
-            number(cands, *line, "coordY", &row[2])?,
-            number(cands, *line, "coordZ", &row[3])?,
-        );
-        candidates.push(Candidate {
-            scan,
-            voxel: [0; 3],
-            position_mm: [z, y, x],
-            score: number(cands, *line, "probability", &row[4])?,
-            volume_mm3: 0.0,
-        });
-    }
-    if lesions.is_empty() {
-        bail!(bad(format!(
-            "{}: no nodules listed; sensitivity is undefined",
-            annots.display()
-        )));
-    }
-    if !listed {
+    let l = radlab_metrics::luna16::read(cands, annots, uids).map_err(|e| bad(e.to_string()))?;
+    if !l.listed {
         warnings.push(
-            "no --seriesuids list: only scans named in the CSVs are counted; a scan with neither nodules nor candidates adds nothing to false positives per scan".into(),
+            "no seriesuid list: only scans named in the CSVs are counted; a scan with neither nodules nor candidates adds nothing to false positives per scan".into(),
         );
     }
     Ok(Problem {
-        scan_ids: ids,
-        candidates,
-        lesions,
+        scan_ids: l.scan_ids,
+        candidates: l.candidates,
+        lesions: l.lesions,
         labels: None,
         source: format!(
             "{} + {}",
@@ -452,7 +319,9 @@ fn rescore(
 
 fn results(p: &Problem, rule: HitRule) -> Result<Vec<ScanResult>> {
     if rule == HitRule::InsideMask && p.labels.is_none() {
-        bail!(bad("--hit-rule mask needs label masks; with --candidates/--annotations use --hit-rule radius".into()));
+        bail!(bad(
+            "the inside-mask hit rule needs label masks, which LUNA16 CSVs do not have; use the within-radius rule".into()
+        ));
     }
     Ok(evaluate(
         &p.candidates,
@@ -461,56 +330,6 @@ fn results(p: &Problem, rule: HitRule) -> Result<Vec<ScanResult>> {
         rule,
         |s| p.labels.as_ref().and_then(|l| l.get(s)).map(|m| m.view()),
     )?)
-}
-
-/// The same matches with every extra hit on a lesion counted as a false positive.
-fn duplicates_as_fps(p: &Problem, rule: HitRule) -> Result<Vec<ScanResult>> {
-    let mut out = Vec::new();
-    for s in 0..p.scan_ids.len() {
-        let c: Vec<Candidate> = p
-            .candidates
-            .iter()
-            .filter(|c| c.scan == s)
-            .cloned()
-            .collect();
-        let l: Vec<Lesion> = p.lesions.iter().filter(|l| l.scan == s).cloned().collect();
-        let hits = radlab_metrics::detection::assign(
-            &c,
-            &l,
-            rule,
-            p.labels.as_ref().and_then(|m| m.get(s)).map(|m| m.view()),
-        )?;
-        let mut r = ScanResult {
-            fp_scores: Vec::new(),
-            lesion_scores: vec![None; l.len()],
-        };
-        let mut order: Vec<usize> = (0..c.len()).collect();
-        order.sort_by(|&a, &b| c[b].score.total_cmp(&c[a].score));
-        for i in order {
-            match hits[i] {
-                Some(k) if r.lesion_scores[k].is_none() => r.lesion_scores[k] = Some(c[i].score),
-                _ => r.fp_scores.push(c[i].score),
-            }
-        }
-        out.push(r);
-    }
-    Ok(out)
-}
-
-fn monai_style(res: &[ScanResult]) -> (f64, f64) {
-    let fp: Vec<f64> = res
-        .iter()
-        .flat_map(|r| r.fp_scores.iter().copied())
-        .collect();
-    let tp: Vec<f64> = res
-        .iter()
-        .flat_map(|r| r.lesion_scores.iter().map(|v| v.unwrap_or(0.0)))
-        .collect();
-    let (fps, sens) = monai_froc_curve_data(&fp, &tp, tp.len(), res.len());
-    (
-        monai_froc_score(&fps, &sens, &LUNA16),
-        monai_froc_score(&fps, &sens, &CAMELYON16),
-    )
 }
 
 /// The learner's CPM: their hit rule (radius), their counting at every threshold, their CPM.
@@ -571,40 +390,16 @@ fn mine(p: &Problem, rule: HitRule, reference_cpm: f64) -> MineRow {
 }
 
 fn write_csvs(p: &Problem, out: &Path) -> Result<Vec<PathBuf>> {
-    let mut cand = String::from("seriesuid,coordX,coordY,coordZ,probability\n");
-    for c in &p.candidates {
-        let q = c.position_mm;
-        cand.push_str(&format!(
-            "{},{},{},{},{}\n",
-            p.scan_ids[c.scan], q[2], q[1], q[0], c.score
-        ));
-    }
-    let mut ann = String::from("seriesuid,coordX,coordY,coordZ,diameter_mm\n");
-    for l in &p.lesions {
-        let q = l.center_mm;
-        ann.push_str(&format!(
-            "{},{},{},{},{}\n",
-            p.scan_ids[l.scan],
-            q[2],
-            q[1],
-            q[0],
-            2.0 * l.radius_mm
-        ));
-    }
-    let mut uids = String::from("seriesuid\n");
-    for id in &p.scan_ids {
-        uids.push_str(id);
-        uids.push('\n');
-    }
+    let csv = radlab_metrics::luna16::to_csv(&p.scan_ids, &p.candidates, &p.lesions);
     let files = [
-        ("candidates.csv", cand),
-        ("annotations.csv", ann),
-        ("seriesuids.csv", uids),
+        ("candidates.csv", csv.candidates),
+        ("annotations.csv", csv.annotations),
+        ("seriesuids.csv", csv.seriesuids),
     ];
     let mut paths = Vec::new();
     for (name, text) in files {
         let path = out.join(name);
-        radlab_dicom::write::write_atomic(&path, text.as_bytes())
+        radlab_fsio::write_atomic(&path, text.as_bytes())
             .with_context(|| format!("{}: cannot write", path.display()))?;
         paths.push(path);
     }
@@ -670,7 +465,13 @@ pub fn run(
             camelyon16: o.score(&CAMELYON16),
         });
     }
-    let dup = froc(&duplicates_as_fps(&p, rule)?)?;
+    let dup = froc(&evaluate_duplicates_as_fps(
+        &p.candidates,
+        &p.lesions,
+        p.scan_ids.len(),
+        rule,
+        |s| p.labels.as_ref().and_then(|l| l.get(s)).map(|m| m.view()),
+    )?)?;
     conventions.push(Convention {
         name: "duplicates as FPs",
         what: "every extra candidate on a found lesion counted as a false positive".into(),
@@ -692,7 +493,7 @@ pub fn run(
         cpm: pos.cpm(),
         camelyon16: pos.score(&CAMELYON16),
     });
-    let (m_l, m_c) = monai_style(&res);
+    let (m_l, m_c) = monai_scores(&res);
     conventions.push(Convention {
         name: "MONAI curve",
         what: "MONAI 1.6.1 compute_froc_curve_data (lowest score never a threshold) + compute_froc_score".into(),

@@ -92,7 +92,12 @@ fn model_run_then_the_same_detections_from_its_csvs() {
         ],
         &dir.path().join("csv2"),
     );
-    assert!(c["warnings"][0].as_str().unwrap().contains("--seriesuids"));
+    assert!(
+        c["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("no seriesuid list")
+    );
     assert_eq!(c["cpm"], a["cpm"]);
 }
 
@@ -142,7 +147,7 @@ fn bad_input_is_exit_2_naming_the_file_and_nothing_written() {
             "--seriesuids",
             &uids,
         ],
-        "seriesuid s2 is not in the --seriesuids list",
+        "seriesuid s2 is not in the seriesuid list",
     );
     check(
         &[
