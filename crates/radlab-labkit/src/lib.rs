@@ -3,14 +3,13 @@
 //! The command-line plumbing every lab shares, so each lab's `main.rs` only
 //! narrates its own pipeline:
 //!
-//! * where the bundled sample data lives ([`sample_data_dir`]);
+//! * the arguments every lab has: `grade`/`hint`/`solution` ([`LabCommand`],
+//!   [`lab_main!`]) and where models run ([`InferArgs`]);
+//! * where the bundled sample data lives ([`sample_data_dir`], from radlab-eval);
 //! * loading a volume with a progress bar when stderr is a terminal ([`load_volume`]);
 //! * exit codes: 2 for bad input (unreadable DICOM, bad window), 1 for anything else ([`exit_code`]);
 //! * creating the output folder only once the input has been read ([`prepare_out_dir`]);
 //! * writing JSON reports atomically ([`write_json`]).
-
-pub mod charts;
-pub mod models;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -18,22 +17,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-/// The workspace's `sample_data/` folder (found from this crate's location,
-/// so labs work from any current directory), overridable with `RADLAB_SAMPLE_DATA`.
-pub fn sample_data_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("RADLAB_SAMPLE_DATA") {
-        return PathBuf::from(p);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample_data")
-}
-
-/// The bundled models (`sample_data/models/`), overridable with `RADLAB_MODELS`.
-pub fn models_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("RADLAB_MODELS") {
-        return PathBuf::from(p);
-    }
-    sample_data_dir().join("models")
-}
+pub use radlab_eval::{default_series_dir, display_path, models_dir, sample_data_dir};
 
 /// Where and how the bundled models run; flatten into a lab's clap struct.
 #[derive(Debug, Clone, clap::Args)]
@@ -69,22 +53,6 @@ impl InferArgs {
         eprintln!("model {} on {}", model.card().name, model.placement());
         Ok(model)
     }
-}
-
-/// The default input of the labs: the first sample case's CT series.
-pub fn default_series_dir() -> PathBuf {
-    sample_data_dir().join("case-001").join("ct")
-}
-
-/// Show a path relative to the current directory when it is inside it.
-pub fn display_path(p: &Path) -> String {
-    let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
-    if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
-        if let Ok(rel) = canon.strip_prefix(&cwd) {
-            return rel.display().to_string();
-        }
-    }
-    canon.display().to_string()
 }
 
 /// Start logging to stderr: silent by default, so that a bad input gives
@@ -166,22 +134,27 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 
 /// Whether an error is the user's input being unusable (exit code 2).
 pub fn is_bad_input(e: &anyhow::Error) -> bool {
+    // A failed write is the machine's problem (exit 1), not the input's.
+    let dicom = |e: &radlab_dicom::DicomError| !matches!(e, radlab_dicom::DicomError::Write { .. });
+    let infer = |e: &radlab_infer::InferError| {
+        matches!(
+            e,
+            radlab_infer::InferError::CudaUnavailable(_)
+                | radlab_infer::InferError::InputShape { .. }
+                | radlab_infer::InferError::Settings(_)
+        )
+    };
     e.chain().any(|c| {
-        // A failed write is the machine's problem (exit 1), not the input's.
         c.downcast_ref::<radlab_dicom::DicomError>()
-            .is_some_and(|e| !matches!(e, radlab_dicom::DicomError::Write { .. }))
+            .is_some_and(dicom)
             || c.downcast_ref::<radlab_imaging::ImagingError>()
                 .is_some_and(|e| !matches!(e, radlab_imaging::ImagingError::Png { .. }))
             || c.is::<BadInput>()
             || c.downcast_ref::<radlab_infer::InferError>()
-                .is_some_and(|e| {
-                    matches!(
-                        e,
-                        radlab_infer::InferError::CudaUnavailable(_)
-                            | radlab_infer::InferError::InputShape { .. }
-                            | radlab_infer::InferError::Settings(_)
-                    )
-                })
+                .is_some_and(infer)
+            || c.downcast_ref::<radlab_eval::EvalError>().is_some_and(|e| {
+                e.is_bad_input() || e.dicom().is_some_and(dicom) || e.infer().is_some_and(infer)
+            })
     })
 }
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use ndarray::{Array2, Array3, Axis};
+use radlab_charts::{Chart, Series, write_chart};
 use radlab_labkit as kit;
-use radlab_labkit::charts::{Chart, Series, write_chart};
 use radlab_metrics::calibration::{
     Bin, Binning, Bootstrap, EdgeRule, Reduction, Spacing, Target, brier, calibration_error,
     calibration_error_ci, confidence_sets, fit_platt, fit_temperature, nll, reliability,
@@ -132,7 +132,7 @@ fn phantom_splits(
 ) -> Result<(Split, Split, String, String)> {
     let mut model = load("nodule_classifier")?;
     let p = model.card().preprocessing.clone();
-    let scaling = kit::models::InputScaling::Window {
+    let scaling = radlab_eval::InputScaling::Window {
         center: p.window_center,
         width: p.window_width,
     };
@@ -172,7 +172,7 @@ fn phantom_splits(
         let hu: Array3<f32> = ndarray::stack(Axis(0), &views)?;
         // Raw logits: converting probabilities back would lose every logit
         // whose sigmoid rounds to 1.0.
-        let z = kit::models::classify_logits(&mut model, hu.view(), scaling)?;
+        let z = radlab_eval::classify_logits(&mut model, hu.view(), scaling)?;
         progress(&format!(
             "{name}: {} patches from {} phantoms",
             z.len(),

@@ -42,8 +42,8 @@ pub struct Utility {
     pub voxels_identical: bool,
     pub geometry_identical: bool,
     /// Classifier scan before and after (None when skipped).
-    pub classifier_before: Option<kit::models::SeriesScan>,
-    pub classifier_after: Option<kit::models::SeriesScan>,
+    pub classifier_before: Option<radlab_eval::SeriesScan>,
+    pub classifier_after: Option<radlab_eval::SeriesScan>,
     pub classifier_identical: Option<bool>,
     pub classifier_skipped: Option<String>,
 }
@@ -250,8 +250,8 @@ fn utility_check(
         ));
     } else {
         let mut model = load("nodule_classifier")?;
-        let a = kit::models::scan_series(&mut model, before.voxels.view(), 16, 2)?;
-        let b = kit::models::scan_series(&mut model, after.voxels.view(), 16, 2)?;
+        let a = radlab_eval::scan_series(&mut model, before.voxels.view(), 16, 2)?;
+        let b = radlab_eval::scan_series(&mut model, after.voxels.view(), 16, 2)?;
         u.classifier_identical = Some(
             a.max_probability.to_bits() == b.max_probability.to_bits()
                 && a.at_voxel == b.at_voxel

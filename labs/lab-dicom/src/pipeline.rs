@@ -133,7 +133,7 @@ fn classify_series(vol: &Volume, load: &mut Loader<'_>) -> Result<Result<Classif
         )));
     }
     let mut model = load("nodule_classifier")?;
-    let scan = kit::models::scan_series(&mut model, vol.voxels.view(), 16, 2)?;
+    let scan = radlab_eval::scan_series(&mut model, vol.voxels.view(), 16, 2)?;
     let trained = model.card().preprocessing.spacing_mm.clone();
     let mut notes = Vec::new();
     if let Some(&t) = trained.first() {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
+use radlab_charts::{Band, Chart, Series, write_chart};
 use radlab_labkit as kit;
-use radlab_labkit::charts::{Band, Chart, Series, write_chart};
 use radlab_metrics::detection::{
     CAMELYON16, Candidate, CandidatePosition, Froc, FrocCi, HitRule, LUNA16, Lesion, ScanResult,
     bootstrap_ci, candidates_from_probability, evaluate, evaluate_duplicates_as_fps, froc,
@@ -202,7 +202,7 @@ fn problem_from_model(
     load: &mut Loader<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Problem> {
-    let scans = kit::models::labelled_sample_scans(
+    let scans = radlab_eval::labelled_sample_scans(
         &(0..opts.negatives as u64)
             .map(|k| 901 + k)
             .collect::<Vec<_>>(),
@@ -219,7 +219,7 @@ fn problem_from_model(
     for (i, s) in scans.iter().enumerate() {
         let (nz, ny, nx) = s.hu.dim();
         progress(&format!("segmenting {} ({nz} x {ny} x {nx})", s.id));
-        let prob = kit::models::segment(&mut model, s.hu.view(), &mut |_, _| {})?;
+        let prob = radlab_eval::segment(&mut model, s.hu.view(), &mut |_, _| {})?;
         let mut found = match opts.detections {
             Detections::Volume => candidates_from_probability(
                 prob.view(),
@@ -303,10 +303,10 @@ fn rescore(
             .index_axis_mut(ndarray::Axis(0), k)
             .assign(&hu.slice(ndarray::s![c.voxel[0], y0..y0 + size, x0..x0 + size]));
     }
-    let probs = kit::models::classify(
+    let probs = radlab_eval::classify(
         model,
         patches.view(),
-        kit::models::InputScaling::Window {
+        radlab_eval::InputScaling::Window {
             center: p.window_center,
             width: p.window_width,
         },

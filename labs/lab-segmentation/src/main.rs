@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args as ClapArgs, Parser};
 use lab_segmentation::pipeline::{CaseRow, Report};
+use radlab_eval::LabelledScan;
 use radlab_labkit as kit;
-use radlab_labkit::models::LabelledScan;
 
 /// Segment nodules with the bundled model, score the masks against the
 /// ground truth (Dice, IoU, sensitivity, precision, HD95, ASSD, surface
@@ -134,8 +134,12 @@ fn run(args: Args) -> Result<()> {
         )));
     }
     let scans: Vec<LabelledScan> = match (&args.input, &args.labels) {
-        (Some(i), Some(l)) => vec![kit::models::user_scan(i, args.series.as_deref(), l)?],
-        _ => kit::models::labelled_sample_scans(&args.negatives)?,
+        (Some(i), Some(l)) => vec![radlab_eval::user_scan(
+            kit::load_volume(i, args.series.as_deref())?.0,
+            i,
+            l,
+        )?],
+        _ => radlab_eval::labelled_sample_scans(&args.negatives)?,
     };
     let mut model = args.infer.load("nodule_segmenter")?;
     let report = lab_segmentation::pipeline::run(

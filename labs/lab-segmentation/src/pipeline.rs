@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use ndarray::{ArrayView3, Axis};
+use radlab_eval::LabelledScan;
 use radlab_imaging::planes::{overlay_outlines, write_rgb_png};
 use radlab_imaging::{VoiFunction, Window};
 use radlab_labkit as kit;
-use radlab_labkit::models::LabelledScan;
 use radlab_metrics::segmentation::{
     Connectivity, Counts, EmptyPolicy, nan_mean, remove_small_components, surface_metrics,
 };
@@ -201,7 +201,7 @@ pub fn run(
     for s in scans {
         let (nz, ny, nx) = s.hu.dim();
         progress(&format!("segmenting {} ({nz} x {ny} x {nx})", s.id));
-        let prob = kit::models::segment(model, s.hu.view(), &mut |_, _| {})?;
+        let prob = radlab_eval::segment(model, s.hu.view(), &mut |_, _| {})?;
         let reference = s.labels.mapv(|l| l > 0);
         let raw = prob.mapv(|p| p >= opts.threshold);
         let small = remove_small(&raw, reference.view(), s.spacing, opts.min_volume_mm3)?;

@@ -387,7 +387,7 @@ pub fn run(args: &Options, load: &mut Loader<'_>) -> Result<Report> {
 /// Run the bundled classifier on the sample cases' labelled patches with
 /// the trained window, two wrong windows and raw HU.
 fn windowing_matters(load: &mut Loader<'_>) -> Result<WindowingMatters> {
-    use kit::models::{InputScaling, classify, sample_patches};
+    use radlab_eval::{InputScaling, classify, sample_patches};
     use radlab_metrics::classification::{accuracy, auroc};
     let mut model = load("nodule_classifier")?;
     let p = model.card().preprocessing.clone();

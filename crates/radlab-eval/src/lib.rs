@@ -1,12 +1,139 @@
-//! The bundled models in the labs: labelled patches from the sample cases,
-//! classifying HU patches with any window, and scanning a whole series.
+//! # radlab-eval
+//!
+//! The evaluation pipelines the labs share, on the bundled sample data and
+//! models: where the data lives, labelled patches from the sample cases,
+//! classifying HU patches with any window, scanning a whole series,
+//! segmenting a volume with sliding windows, and labelled scans (sample
+//! cases, generated negatives, or a user's series with its mask). No
+//! command-line concerns: errors are [`EvalError`], and the caller decides
+//! what is the user's fault ([`EvalError::is_bad_input`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
 use ndarray::{Array3, ArrayView3, Axis, s};
 use radlab_infer::Model;
 use radlab_infer::card::window01;
+
+/// Why an evaluation step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// Reading DICOM failed.
+    #[error(transparent)]
+    Dicom(#[from] radlab_dicom::DicomError),
+    /// Running a model failed.
+    #[error(transparent)]
+    Infer(#[from] radlab_infer::InferError),
+    /// A sample case's truth or labels could not be read.
+    #[error(transparent)]
+    Synth(#[from] radlab_synth::SynthError),
+    /// Arrays of unexpected shape.
+    #[error(transparent)]
+    Shape(#[from] ndarray::ShapeError),
+    /// The sample data folder could not be listed.
+    #[error("{path}: {error}")]
+    Io {
+        /// The folder.
+        path: PathBuf,
+        /// The operating system's error.
+        error: std::io::Error,
+    },
+    /// The sample data folder holds no labelled case.
+    #[error("no labelled sample cases under {0}")]
+    NoSampleCases(PathBuf),
+    /// A series and its labels disagree in shape.
+    #[error(
+        "{labels}: the labels are {labels_shape:?} ([z, y, x]) but the series {series} is {series_shape:?}"
+    )]
+    LabelsMismatch {
+        /// The labels file.
+        labels: PathBuf,
+        /// Its shape.
+        labels_shape: [usize; 3],
+        /// The series.
+        series: PathBuf,
+        /// The series' shape.
+        series_shape: [usize; 3],
+    },
+    /// A label mask file is unusable.
+    #[error("{path}: {reason}")]
+    Labels {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The series is smaller in plane than the classifier's patch.
+    #[error(
+        "the series is {rows} x {columns} voxels in plane, smaller than the classifier's {size} x {size} patch"
+    )]
+    TooSmall {
+        /// Rows.
+        rows: usize,
+        /// Columns.
+        columns: usize,
+        /// The patch size.
+        size: usize,
+    },
+}
+
+impl EvalError {
+    /// Whether the input given is at fault (a user's series or labels),
+    /// rather than the machine or radlab's own data. A DICOM or inference
+    /// error is left to the caller's rules for those types (see
+    /// [`EvalError::dicom`] and [`EvalError::infer`]).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            EvalError::LabelsMismatch { .. }
+                | EvalError::Labels { .. }
+                | EvalError::TooSmall { .. }
+        )
+    }
+
+    /// The DICOM error inside, if that is what this is.
+    pub fn dicom(&self) -> Option<&radlab_dicom::DicomError> {
+        match self {
+            EvalError::Dicom(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The inference error inside, if that is what this is.
+    pub fn infer(&self) -> Option<&radlab_infer::InferError> {
+        match self {
+            EvalError::Infer(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, EvalError>;
+
+/// The workspace's `sample_data/` folder (found from this crate's location,
+/// so labs work from any current directory), overridable with `RADLAB_SAMPLE_DATA`.
+pub fn sample_data_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("RADLAB_SAMPLE_DATA") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample_data")
+}
+
+/// The bundled models (`sample_data/models/`), overridable with `RADLAB_MODELS`.
+pub fn models_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("RADLAB_MODELS") {
+        return PathBuf::from(p);
+    }
+    sample_data_dir().join("models")
+}
+
+/// The default input of the labs: the first sample case's CT series.
+pub fn default_series_dir() -> PathBuf {
+    sample_data_dir().join("case-001").join("ct")
+}
+
+fn shape(d: (usize, usize, usize)) -> [usize; 3] {
+    [d.0, d.1, d.2]
+}
 
 /// Axial HU patches `[n, y, x]` with their labels and provenance.
 #[derive(Debug, Clone)]
@@ -23,9 +150,12 @@ pub struct LabelledPatches {
 
 /// The sample case folders (`sample_data/case-*`, sorted).
 pub fn sample_case_dirs() -> Result<Vec<PathBuf>> {
-    let dir = crate::sample_data_dir();
+    let dir = sample_data_dir();
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
+        .map_err(|error| EvalError::Io {
+            path: dir.clone(),
+            error,
+        })?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.join("case.json").is_file())
@@ -45,14 +175,15 @@ pub fn sample_patches(negatives: usize, seed: u64) -> Result<LabelledPatches> {
     for dir in sample_case_dirs()? {
         let truth = radlab_synth::CaseTruth::read(&dir)?;
         let mask = truth.read_labels(&dir)?;
-        let (vol, _) = crate::load_volume(&dir.join(&truth.series_dir), None)?;
+        let series = dir.join(&truth.series_dir);
+        let vol = radlab_dicom::load_path(&series, None)?;
         if vol.voxels.dim() != mask.dim() {
-            bail!(
-                "{}: the series is {:?} but labels.npy is {:?}",
-                dir.display(),
-                vol.voxels.dim(),
-                mask.dim()
-            );
+            return Err(EvalError::LabelsMismatch {
+                labels: dir.join("labels.npy"),
+                labels_shape: shape(mask.dim()),
+                series,
+                series_shape: shape(vol.voxels.dim()),
+            });
         }
         let id = dir
             .file_name()
@@ -76,10 +207,7 @@ pub fn sample_patches(negatives: usize, seed: u64) -> Result<LabelledPatches> {
         cases.push(id);
     }
     if hu.is_empty() {
-        bail!(
-            "no labelled sample cases under {}",
-            crate::sample_data_dir().display()
-        );
+        return Err(EvalError::NoSampleCases(sample_data_dir()));
     }
     let views: Vec<_> = hu.iter().map(|p| p.view()).collect();
     Ok(LabelledPatches {
@@ -166,9 +294,11 @@ pub fn scan_series(
     let size = *p.patch_size.first().unwrap_or(&32);
     let (nz, ny, nx) = hu.dim();
     if ny < size || nx < size {
-        bail!(crate::BadInput(format!(
-            "the series is {ny} x {nx} voxels in plane, smaller than the classifier's {size} x {size} patch"
-        )));
+        return Err(EvalError::TooSmall {
+            rows: ny,
+            columns: nx,
+            size,
+        });
     }
     let mut centers = Vec::new();
     for z in (0..nz).step_by(slice_step.max(1)) {
@@ -230,14 +360,15 @@ pub fn labelled_sample_scans(negative_seeds: &[u64]) -> Result<Vec<LabelledScan>
     for dir in sample_case_dirs()? {
         let truth = radlab_synth::CaseTruth::read(&dir)?;
         let labels = truth.read_labels(&dir)?;
-        let (vol, _) = crate::load_volume(&dir.join(&truth.series_dir), None)?;
+        let series = dir.join(&truth.series_dir);
+        let vol = radlab_dicom::load_path(&series, None)?;
         if vol.voxels.dim() != labels.dim() {
-            bail!(
-                "{}: the series is {:?} but labels.npy is {:?}",
-                dir.display(),
-                vol.voxels.dim(),
-                labels.dim()
-            );
+            return Err(EvalError::LabelsMismatch {
+                labels: dir.join("labels.npy"),
+                labels_shape: shape(labels.dim()),
+                series,
+                series_shape: shape(vol.voxels.dim()),
+            });
         }
         out.push(LabelledScan {
             id: dir
@@ -248,14 +379,11 @@ pub fn labelled_sample_scans(negative_seeds: &[u64]) -> Result<Vec<LabelledScan>
             warnings: vol.warnings.iter().map(|w| w.to_string()).collect(),
             hu: vol.voxels,
             labels: labels.mapv(u32::from),
-            source: crate::display_path(&dir),
+            source: display_path(&dir),
         });
     }
     if out.is_empty() {
-        bail!(
-            "no labelled sample cases under {}",
-            crate::sample_data_dir().display()
-        );
+        return Err(EvalError::NoSampleCases(sample_data_dir()));
     }
     for &seed in negative_seeds {
         let mut spec = radlab_synth::CaseSpec::sample(seed);
@@ -303,11 +431,14 @@ pub fn segment(
 /// Read a label mask saved with NumPy (`numpy.save`): a 3-D array `[z, y, x]`
 /// of bool or (unsigned) integers, C order, 0 background and a positive
 /// value per lesion. Negative or non-integer data is refused.
-pub fn read_labels_npy(path: &std::path::Path) -> Result<Array3<u32>> {
+pub fn read_labels_npy(path: &Path) -> Result<Array3<u32>> {
     use ndarray_npy::read_npy;
-    let bad = |why: String| crate::BadInput(format!("{}: {why}", path.display()));
+    let bad = |why: &str| EvalError::Labels {
+        path: path.to_owned(),
+        reason: why.into(),
+    };
     if !path.is_file() {
-        bail!(bad("no such file".into()));
+        return Err(bad("no such file"));
     }
     if let Ok(a) = read_npy::<_, Array3<u8>>(path) {
         return Ok(a.mapv(u32::from));
@@ -343,42 +474,52 @@ pub fn read_labels_npy(path: &std::path::Path) -> Result<Array3<u32>> {
             .iter()
             .any(|&v| !(0..=i64::from(u32::MAX)).contains(&v))
         {
-            bail!(bad("label values must be 0 (background) or positive".into()));
+            return Err(bad("label values must be 0 (background) or positive"));
         }
         return Ok(signed.mapv(|v| v as u32));
     }
-    bail!(bad(
-        "not a 3-D NumPy array of integers or bools in C order (save it with numpy.save(path, labels.astype(numpy.uint8)))".into()
+    Err(bad(
+        "not a 3-D NumPy array of integers or bools in C order (save it with numpy.save(path, labels.astype(numpy.uint8)))",
     ))
 }
 
-/// A user's scan: a DICOM series (file or folder) and its label mask
-/// (`.npy`, see [`read_labels_npy`]) on the same grid.
+/// A user's scan: a loaded series (from `input`) and its label mask
+/// (`.npy` at `labels`, see [`read_labels_npy`]) on the same grid.
 pub fn user_scan(
-    input: &std::path::Path,
-    series: Option<&str>,
-    labels: &std::path::Path,
+    volume: radlab_dicom::Volume,
+    input: &Path,
+    labels: &Path,
 ) -> Result<LabelledScan> {
     let mask = read_labels_npy(labels)?;
-    let (vol, _) = crate::load_volume(input, series)?;
-    if vol.voxels.dim() != mask.dim() {
-        bail!(crate::BadInput(format!(
-            "{}: the labels are {:?} ([z, y, x]) but the series {} is {:?}",
-            labels.display(),
-            mask.dim(),
-            input.display(),
-            vol.voxels.dim()
-        )));
+    if volume.voxels.dim() != mask.dim() {
+        return Err(EvalError::LabelsMismatch {
+            labels: labels.to_owned(),
+            labels_shape: shape(mask.dim()),
+            series: input.to_owned(),
+            series_shape: shape(volume.voxels.dim()),
+        });
     }
     Ok(LabelledScan {
         id: input
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "input".into()),
-        spacing: vol.spacing,
-        warnings: vol.warnings.iter().map(|w| w.to_string()).collect(),
-        hu: vol.voxels,
+        spacing: volume.spacing,
+        warnings: volume.warnings.iter().map(|w| w.to_string()).collect(),
+        hu: volume.voxels,
         labels: mask,
-        source: crate::display_path(input),
+        source: display_path(input),
     })
+}
+
+/// Show a path relative to the current directory when it is inside it
+/// (how labelled scans, and the labs' reports, name files).
+pub fn display_path(p: &Path) -> String {
+    let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+    if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
+        if let Ok(rel) = canon.strip_prefix(&cwd) {
+            return rel.display().to_string();
+        }
+    }
+    canon.display().to_string()
 }

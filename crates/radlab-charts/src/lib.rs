@@ -1,13 +1,38 @@
+//! # radlab-charts
+//!
 //! Line charts for the labs' reports (FROC curves, reliability diagrams),
 //! drawn with plotters into PNG and SVG. Text uses the DejaVu Sans font
 //! compiled into the binary, so no system font is needed; files are written
 //! atomically.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use anyhow::{Context, Result, anyhow};
 use plotters::prelude::*;
+
+/// Why a chart could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    /// The chart's settings cannot be drawn (e.g. a log axis over zero).
+    #[error("{0}")]
+    Settings(String),
+    /// plotters failed while drawing.
+    #[error("drawing the chart: {0}")]
+    Draw(String),
+    /// PNG encoding failed.
+    #[error("encoding the PNG: {0}")]
+    Png(String),
+    /// A file could not be written.
+    #[error("{path}: cannot write: {error}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        error: std::io::Error,
+    },
+}
+
+type Result<T> = std::result::Result<T, ChartError>;
 
 /// One line (or set of markers) on a chart.
 #[derive(Debug, Clone)]
@@ -94,7 +119,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, c: &C
 where
     DB::ErrorType: 'static,
 {
-    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing the chart: {e:?}");
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| ChartError::Draw(format!("{e:?}"));
     root.fill(&WHITE).map_err(e)?;
     let mut b = ChartBuilder::on(&root);
     b.caption(&c.title, ("sans-serif", 20))
@@ -209,7 +234,9 @@ where
 pub fn write_chart(chart: &Chart, png: &Path, svg: Option<&Path>, size: (u32, u32)) -> Result<()> {
     register_font();
     if chart.log_x && chart.x_range.0 <= 0.0 {
-        return Err(anyhow!("a logarithmic x axis needs a positive range"));
+        return Err(ChartError::Settings(
+            "a logarithmic x axis needs a positive range".into(),
+        ));
     }
     let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
     {
@@ -221,19 +248,24 @@ pub fn write_chart(chart: &Chart, png: &Path, svg: Option<&Path>, size: (u32, u3
         let mut enc = png::Encoder::new(&mut bytes, size.0, size.1);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().context("PNG header")?;
-        w.write_image_data(&rgb).context("PNG data")?;
+        let png_error = |e: png::EncodingError| ChartError::Png(e.to_string());
+        let mut w = enc.write_header().map_err(png_error)?;
+        w.write_image_data(&rgb).map_err(png_error)?;
     }
-    radlab_fsio::write_atomic(png, &bytes)
-        .with_context(|| format!("{}: cannot write", png.display()))?;
+    radlab_fsio::write_atomic(png, &bytes).map_err(|error| ChartError::Write {
+        path: png.to_owned(),
+        error,
+    })?;
     if let Some(svg) = svg {
         let mut text = String::new();
         {
             let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
             draw(root, chart)?;
         }
-        radlab_fsio::write_atomic(svg, text.as_bytes())
-            .with_context(|| format!("{}: cannot write", svg.display()))?;
+        radlab_fsio::write_atomic(svg, text.as_bytes()).map_err(|error| ChartError::Write {
+            path: svg.to_owned(),
+            error,
+        })?;
     }
     Ok(())
 }
