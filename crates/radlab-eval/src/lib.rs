@@ -29,6 +29,22 @@ pub enum EvalError {
     /// Arrays of unexpected shape.
     #[error(transparent)]
     Shape(#[from] ndarray::ShapeError),
+    /// A metric could not be computed.
+    #[error(transparent)]
+    Metric(#[from] radlab_metrics::MetricError),
+    /// A window preset is unknown.
+    #[error(transparent)]
+    Imaging(#[from] radlab_imaging::ImagingError),
+    /// A predictions file (logits or labels) is unusable.
+    #[error("{}{}: {reason}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Predictions {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line, for text.
+        line: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
     /// The sample data folder could not be listed.
     #[error("{path}: {error}")]
     Io {
@@ -48,11 +64,11 @@ pub enum EvalError {
         /// The labels file.
         labels: PathBuf,
         /// Its shape.
-        labels_shape: [usize; 3],
+        labels_shape: (usize, usize, usize),
         /// The series.
         series: PathBuf,
         /// The series' shape.
-        series_shape: [usize; 3],
+        series_shape: (usize, usize, usize),
     },
     /// A label mask file is unusable.
     #[error("{path}: {reason}")]
@@ -86,6 +102,7 @@ impl EvalError {
             self,
             EvalError::LabelsMismatch { .. }
                 | EvalError::Labels { .. }
+                | EvalError::Predictions { .. }
                 | EvalError::TooSmall { .. }
         )
     }
@@ -107,7 +124,14 @@ impl EvalError {
     }
 }
 
-type Result<T> = std::result::Result<T, EvalError>;
+/// What this crate's functions return.
+pub type Result<T> = std::result::Result<T, EvalError>;
+
+pub mod detect;
+pub mod experiments;
+pub mod npy;
+pub mod phantoms;
+pub mod predictions;
 
 /// The workspace's `sample_data/` folder (found from this crate's location,
 /// so labs work from any current directory), overridable with `RADLAB_SAMPLE_DATA`.
@@ -131,8 +155,8 @@ pub fn default_series_dir() -> PathBuf {
     sample_data_dir().join("case-001").join("ct")
 }
 
-fn shape(d: (usize, usize, usize)) -> [usize; 3] {
-    [d.0, d.1, d.2]
+fn shape(d: (usize, usize, usize)) -> (usize, usize, usize) {
+    d
 }
 
 /// Axial HU patches `[n, y, x]` with their labels and provenance.
@@ -432,7 +456,6 @@ pub fn segment(
 /// of bool or (unsigned) integers, C order, 0 background and a positive
 /// value per lesion. Negative or non-integer data is refused.
 pub fn read_labels_npy(path: &Path) -> Result<Array3<u32>> {
-    use ndarray_npy::read_npy;
     let bad = |why: &str| EvalError::Labels {
         path: path.to_owned(),
         reason: why.into(),
@@ -440,47 +463,19 @@ pub fn read_labels_npy(path: &Path) -> Result<Array3<u32>> {
     if !path.is_file() {
         return Err(bad("no such file"));
     }
-    if let Ok(a) = read_npy::<_, Array3<u8>>(path) {
-        return Ok(a.mapv(u32::from));
+    let not = || {
+        bad(
+            "not a 3-D NumPy array of integers or bools in C order (save it with numpy.save(path, labels.astype(numpy.uint8)))",
+        )
+    };
+    let (a, kind) = npy::read_any(path).ok_or_else(not)?;
+    if kind == npy::NpyKind::Float || a.ndim() != 3 {
+        return Err(not());
     }
-    if let Ok(a) = read_npy::<_, Array3<u16>>(path) {
-        return Ok(a.mapv(u32::from));
+    if a.iter().any(|&v| !(0.0..=f64::from(u32::MAX)).contains(&v)) {
+        return Err(bad("label values must be 0 (background) or positive"));
     }
-    if let Ok(a) = read_npy::<_, Array3<u32>>(path) {
-        return Ok(a);
-    }
-    if let Ok(a) = read_npy::<_, Array3<bool>>(path) {
-        return Ok(a.mapv(u32::from));
-    }
-    let signed = read_npy::<_, Array3<i64>>(path)
-        .ok()
-        .or_else(|| {
-            read_npy::<_, Array3<i32>>(path)
-                .ok()
-                .map(|a| a.mapv(i64::from))
-        })
-        .or_else(|| {
-            read_npy::<_, Array3<i16>>(path)
-                .ok()
-                .map(|a| a.mapv(i64::from))
-        })
-        .or_else(|| {
-            read_npy::<_, Array3<i8>>(path)
-                .ok()
-                .map(|a| a.mapv(i64::from))
-        });
-    if let Some(signed) = signed {
-        if signed
-            .iter()
-            .any(|&v| !(0..=i64::from(u32::MAX)).contains(&v))
-        {
-            return Err(bad("label values must be 0 (background) or positive"));
-        }
-        return Ok(signed.mapv(|v| v as u32));
-    }
-    Err(bad(
-        "not a 3-D NumPy array of integers or bools in C order (save it with numpy.save(path, labels.astype(numpy.uint8)))",
-    ))
+    Ok(a.into_dimensionality::<ndarray::Ix3>()?.mapv(|v| v as u32))
 }
 
 /// A user's scan: a loaded series (from `input`) and its label mask

@@ -18,8 +18,10 @@ use serde::Serialize;
 
 use crate::error::{ImagingError, Result};
 
-/// The VOI LUT Function (0028,1056).
+/// The VOI LUT Function (0028,1056). With the `cli` feature it is a
+/// `clap::ValueEnum` (`linear`, `linear-exact`, `sigmoid`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum VoiFunction {
     /// LINEAR: the default, with the `c - 0.5` / `w - 1` terms.
     #[serde(rename = "LINEAR")]

@@ -79,14 +79,19 @@ pub struct Lesion {
     pub radius_mm: f64,
 }
 
-/// When a candidate hits a lesion.
+/// When a candidate hits a lesion. With the `cli` feature it is a
+/// `clap::ValueEnum` (`radius`, `mask`), so a binary takes it as a flag
+/// without a mirror enum of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum HitRule {
-    /// The candidate's voxel lies inside the lesion's mask (CAMELYON16, MONAI).
-    InsideMask,
-    /// The candidate lies within the lesion's radius of its centre (LUNA16);
-    /// with several such lesions, the nearest centre.
+    /// Within the lesion's radius of its centre (LUNA16); with several such
+    /// lesions, the nearest centre.
+    #[cfg_attr(feature = "cli", value(name = "radius"))]
     WithinRadius,
+    /// The candidate's peak voxel inside the lesion's mask (CAMELYON16, MONAI).
+    #[cfg_attr(feature = "cli", value(name = "mask"))]
+    InsideMask,
 }
 
 /// Where a candidate from a probability map sits.

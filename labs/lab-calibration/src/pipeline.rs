@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use ndarray::{Array2, Array3, Axis};
+use ndarray::{Array2, Axis};
 use radlab_charts::{Chart, Series, write_chart};
 use radlab_labkit as kit;
 use radlab_metrics::calibration::{
@@ -131,57 +131,19 @@ fn phantom_splits(
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Split, Split, String, String)> {
     let mut model = load("nodule_classifier")?;
-    let p = model.card().preprocessing.clone();
-    let scaling = radlab_eval::InputScaling::Window {
-        center: p.window_center,
-        width: p.window_width,
-    };
     let mut make = |name: &str, first_seed: u64, vendors: &[usize]| -> Result<Split> {
-        let mut patches = Vec::new();
-        let mut labels = Vec::new();
-        for k in 0..args.cases {
-            let seed = first_seed + k as u64;
-            let mut spec = radlab_synth::CaseSpec::sample(seed);
-            spec.vendor = vendors[k % vendors.len()];
-            spec.nodules = 2 + k % 3;
-            let case = radlab_synth::generate_case(&spec);
-            let centers: Vec<[f64; 3]> = case
-                .phantom
-                .nodules
-                .iter()
-                .map(|n| n.center_voxel)
-                .collect();
-            let set = radlab_synth::patches::classification_patches(
-                case.phantom.hu.mapv(f32::from).view(),
-                case.phantom.labels.view(),
-                &centers,
-                &radlab_synth::patches::PatchOptions {
-                    negatives: 24,
-                    per_slice: 2,
-                    jitter: 3,
-                    seed: args.seed ^ seed,
-                    ..Default::default()
-                },
-            );
-            for (patch, &l) in set.patches.outer_iter().zip(&set.labels) {
-                patches.push(patch.to_owned());
-                labels.push(usize::from(l));
-            }
-        }
-        let views: Vec<_> = patches.iter().map(|p| p.view()).collect();
-        let hu: Array3<f32> = ndarray::stack(Axis(0), &views)?;
-        // Raw logits: converting probabilities back would lose every logit
-        // whose sigmoid rounds to 1.0.
-        let z = radlab_eval::classify_logits(&mut model, hu.view(), scaling)?;
+        let split = radlab_eval::phantoms::phantom_split(
+            &mut model, args.cases, first_seed, vendors, args.seed,
+        )?;
         progress(&format!(
             "{name}: {} patches from {} phantoms",
-            z.len(),
+            split.logits.len(),
             args.cases
         ));
         Ok(Split {
             name: name.into(),
-            logits: two_class(&z),
-            labels,
+            logits: two_class(&split.logits),
+            labels: split.labels,
         })
     };
     let val = make("validation (northwind, helios)", 700, &[0, 1])?;
@@ -199,100 +161,8 @@ fn two_class(z: &[f64]) -> Array2<f64> {
     Array2::from_shape_fn((z.len(), 2), |(i, k)| if k == 1 { z[i] } else { 0.0 })
 }
 
-fn read_matrix(path: &Path) -> Result<Array2<f64>> {
-    let name = path.display();
-    if path.extension().is_some_and(|e| e == "npy") {
-        if let Ok(a) = ndarray_npy::read_npy::<_, Array2<f64>>(path) {
-            return Ok(a);
-        }
-        if let Ok(a) = ndarray_npy::read_npy::<_, Array2<f32>>(path) {
-            return Ok(a.mapv(f64::from));
-        }
-        if let Ok(a) = ndarray_npy::read_npy::<_, ndarray::Array1<f64>>(path) {
-            return Ok(a.insert_axis(Axis(1)));
-        }
-        if let Ok(a) = ndarray_npy::read_npy::<_, ndarray::Array1<f32>>(path) {
-            return Ok(a.mapv(f64::from).insert_axis(Axis(1)));
-        }
-        bail!(bad(format!(
-            "{name}: not a float32/float64 NumPy array of shape [n] or [n, k]"
-        )));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{name}: {e}")))?;
-    let mut rows: Vec<Vec<f64>> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let vals: Result<Vec<f64>, _> = line
-            .split([',', ' ', '\t'])
-            .filter(|s| !s.is_empty())
-            .map(str::parse)
-            .collect();
-        match vals {
-            Ok(v) if v.iter().all(|x| x.is_finite()) => rows.push(v),
-            _ if rows.is_empty() && i == 0 => continue, // a header
-            _ => bail!(bad(format!(
-                "{name} line {}: not a row of finite numbers",
-                i + 1
-            ))),
-        }
-    }
-    let k = rows.first().map_or(0, Vec::len);
-    if rows.is_empty() || rows.iter().any(|r| r.len() != k) {
-        bail!(bad(format!(
-            "{name}: needs rows of the same number of columns"
-        )));
-    }
-    Ok(Array2::from_shape_fn((rows.len(), k), |(i, j)| rows[i][j]))
-}
-
-fn read_labels(path: &Path, classes: usize) -> Result<Vec<usize>> {
-    let name = path.display();
-    let raw: Vec<i64> = if path.extension().is_some_and(|e| e == "npy") {
-        ndarray_npy::read_npy::<_, ndarray::Array1<i64>>(path)
-            .map(|a| a.to_vec())
-            .or_else(|_| {
-                ndarray_npy::read_npy::<_, ndarray::Array1<i32>>(path)
-                    .map(|a| a.iter().map(|&v| i64::from(v)).collect())
-            })
-            .or_else(|_| {
-                ndarray_npy::read_npy::<_, ndarray::Array1<u8>>(path)
-                    .map(|a| a.iter().map(|&v| i64::from(v)).collect())
-            })
-            .map_err(|_| bad(format!("{name}: not a 1-D NumPy array of integers")))?
-    } else {
-        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{name}: {e}")))?;
-        let mut v = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let t = line.trim();
-            if t.is_empty() {
-                continue;
-            }
-            match t.parse::<i64>() {
-                Ok(x) => v.push(x),
-                Err(_) if v.is_empty() && i == 0 => continue,
-                Err(_) => bail!(bad(format!(
-                    "{name} line {}: {t:?} is not an integer label",
-                    i + 1
-                ))),
-            }
-        }
-        v
-    };
-    let k = classes.max(2) as i64;
-    if let Some((i, &l)) = raw.iter().enumerate().find(|(_, l)| **l < 0 || **l >= k) {
-        bail!(bad(format!(
-            "{name}: label {l} of row {} is not one of {k} classes",
-            i + 1
-        )));
-    }
-    Ok(raw.into_iter().map(|l| l as usize).collect())
-}
-
 fn user_splits(args: &Options, logits: &Path, labels: &Path) -> Result<(Split, Split)> {
-    let m = read_matrix(logits)?;
+    let m = radlab_eval::predictions::read_logits(logits)?;
     // One column of values all inside [0, 1] is a column of sigmoid outputs,
     // not logits: a real logit column goes negative for every negative case.
     if m.ncols() == 1 && m.iter().all(|v| (0.0..=1.0).contains(v)) {
@@ -306,7 +176,7 @@ fn user_splits(args: &Options, logits: &Path, labels: &Path) -> Result<(Split, S
     } else {
         m
     };
-    let l = read_labels(labels, m.ncols())?;
+    let l = radlab_eval::predictions::read_labels(labels, m.ncols())?;
     if l.len() != m.nrows() {
         bail!(bad(format!(
             "{} has {} rows but {} has {} labels",

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{Args as ClapArgs, Parser};
-use lab_froc::pipeline::{Detections, Report, Rule, ScanRow, Score, rule_name};
+use lab_froc::pipeline::{Detections, Report, ScanRow, Score, rule_name};
 use radlab_labkit as kit;
 use radlab_metrics::detection::FrocCi;
+use radlab_metrics::detection::HitRule;
 
 /// Detect nodules with the bundled segmenter (components of its probability
 /// map), match them to the reference, draw the FROC curve and report
@@ -56,7 +57,7 @@ struct Args {
     detections: Detections,
     /// When a candidate hits a lesion.
     #[arg(long, value_enum, default_value = "radius")]
-    hit_rule: Rule,
+    hit_rule: HitRule,
     /// Bootstrap replicates (resampling scans) for the confidence intervals.
     #[arg(long, default_value_t = 1000)]
     bootstrap: usize,
@@ -91,7 +92,7 @@ fn run(args: Args) -> Result<()> {
     if args.bootstrap == 0 {
         bail!(bad("--bootstrap 0: at least one replicate is needed".into()));
     }
-    if args.candidates.is_some() && args.hit_rule == lab_froc::pipeline::Rule::Mask {
+    if args.candidates.is_some() && args.hit_rule == HitRule::InsideMask {
         bail!(bad(
             "--hit-rule mask needs label masks, which LUNA16 CSVs do not have; with --candidates/--annotations use --hit-rule radius".into()
         ));

@@ -10,11 +10,9 @@ use clap::ValueEnum;
 use radlab_charts::{Band, Chart, Series, write_chart};
 use radlab_labkit as kit;
 use radlab_metrics::detection::{
-    CAMELYON16, Candidate, CandidatePosition, Froc, FrocCi, HitRule, LUNA16, Lesion, ScanResult,
-    bootstrap_ci, candidates_from_probability, evaluate, evaluate_duplicates_as_fps, froc,
-    lesions_from_labels, monai_scores,
+    CAMELYON16, Candidate, Froc, FrocCi, HitRule, LUNA16, Lesion, ScanResult, bootstrap_ci,
+    evaluate, evaluate_duplicates_as_fps, froc, lesions_from_labels, monai_scores,
 };
-use radlab_metrics::segmentation::Connectivity;
 use serde::Serialize;
 
 /// What the pipeline is run with (the binary's flags, checked there).
@@ -35,7 +33,7 @@ pub struct Options {
     /// How candidates are found.
     pub detections: Detections,
     /// When a candidate hits a lesion.
-    pub hit_rule: Rule,
+    pub hit_rule: HitRule,
     /// Bootstrap replicates.
     pub bootstrap: usize,
     /// Seed of the bootstrap.
@@ -51,23 +49,6 @@ pub use radlab_labkit::ModelLoader as Loader;
 
 use radlab_labkit::bad_input as bad;
 
-#[derive(Copy, Clone, Debug, PartialEq, ValueEnum)]
-pub enum Rule {
-    /// Within the lesion's radius of its centre (LUNA16).
-    Radius,
-    /// The candidate's peak voxel inside the lesion's mask (CAMELYON16, MONAI).
-    Mask,
-}
-
-impl From<Rule> for HitRule {
-    fn from(r: Rule) -> Self {
-        match r {
-            Rule::Radius => HitRule::WithinRadius,
-            Rule::Mask => HitRule::InsideMask,
-        }
-    }
-}
-
 #[derive(Copy, Clone, Debug, PartialEq, ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Score {
@@ -78,15 +59,7 @@ pub enum Score {
 }
 
 /// How the probability map becomes candidates in model mode.
-#[derive(Copy, Clone, Debug, PartialEq, ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Detections {
-    /// Per axial slice, as a 2-D detector reports them: a nodule seen on
-    /// five slices is five candidates (the duplicates the hit rules must handle).
-    Slice,
-    /// Per 3-D component: one candidate per connected region.
-    Volume,
-}
+pub use radlab_eval::detect::Detections;
 
 /// Detections and reference of every scan, in one frame (mm).
 struct Problem {
@@ -220,39 +193,15 @@ fn problem_from_model(
         let (nz, ny, nx) = s.hu.dim();
         progress(&format!("segmenting {} ({nz} x {ny} x {nx})", s.id));
         let prob = radlab_eval::segment(&mut model, s.hu.view(), &mut |_, _| {})?;
-        let mut found = match opts.detections {
-            Detections::Volume => candidates_from_probability(
-                prob.view(),
-                opts.candidate_threshold,
-                s.spacing,
-                Connectivity::TwentySix,
-                CandidatePosition::Peak,
-                i,
-            )?,
-            Detections::Slice => {
-                // Each slice alone (a one-slice volume: 26-connectivity is
-                // 8-connectivity in the plane), moved back to its z.
-                let mut all = Vec::new();
-                for z in 0..nz {
-                    let one = prob.slice(ndarray::s![z..z + 1, .., ..]);
-                    for mut c in candidates_from_probability(
-                        one,
-                        opts.candidate_threshold,
-                        s.spacing,
-                        Connectivity::TwentySix,
-                        CandidatePosition::Peak,
-                        i,
-                    )? {
-                        c.voxel[0] = z;
-                        c.position_mm[0] = z as f64 * s.spacing[0];
-                        all.push(c);
-                    }
-                }
-                all
-            }
-        };
+        let mut found = radlab_eval::detect::find_candidates(
+            prob.view(),
+            opts.candidate_threshold,
+            s.spacing,
+            opts.detections,
+            i,
+        )?;
         if let Some(c) = classifier.as_mut() {
-            rescore(c, s.hu.view(), &mut found)?;
+            radlab_eval::detect::rescore(c, s.hu.view(), &mut found)?;
         }
         candidates.extend(found);
         lesions.extend(lesions_from_labels(s.labels.view(), s.spacing, i));
@@ -275,46 +224,6 @@ fn problem_from_model(
         ),
         model: Some((model.card().name.clone(), model.placement().to_string())),
     })
-}
-
-/// Score each candidate by the classifier's nodule probability on the axial
-/// patch centred on its peak (shifted inside the image at the borders).
-fn rescore(
-    model: &mut radlab_infer::Model,
-    hu: ndarray::ArrayView3<f32>,
-    cands: &mut [Candidate],
-) -> Result<()> {
-    if cands.is_empty() {
-        return Ok(());
-    }
-    let p = model.card().preprocessing.clone();
-    let size = p.patch_size.first().copied().unwrap_or(32);
-    let (_, ny, nx) = hu.dim();
-    if ny < size || nx < size {
-        bail!(bad(format!(
-            "the series is {ny} x {nx} in plane, smaller than the classifier's {size} x {size} patch"
-        )));
-    }
-    let mut patches = ndarray::Array3::<f32>::zeros((cands.len(), size, size));
-    for (k, c) in cands.iter().enumerate() {
-        let y0 = c.voxel[1].saturating_sub(size / 2).min(ny - size);
-        let x0 = c.voxel[2].saturating_sub(size / 2).min(nx - size);
-        patches
-            .index_axis_mut(ndarray::Axis(0), k)
-            .assign(&hu.slice(ndarray::s![c.voxel[0], y0..y0 + size, x0..x0 + size]));
-    }
-    let probs = radlab_eval::classify(
-        model,
-        patches.view(),
-        radlab_eval::InputScaling::Window {
-            center: p.window_center,
-            width: p.window_width,
-        },
-    )?;
-    for (c, q) in cands.iter_mut().zip(probs) {
-        c.score = q;
-    }
-    Ok(())
 }
 
 fn results(p: &Problem, rule: HitRule) -> Result<Vec<ScanResult>> {
@@ -413,12 +322,9 @@ pub fn run(
     load: &mut Loader<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Report, FrocCi)> {
-    let rule: HitRule = opts.hit_rule.into();
+    let rule = opts.hit_rule;
     let mut warnings = Vec::new();
     let csv_mode = opts.candidates.is_some();
-    if csv_mode && rule == HitRule::InsideMask {
-        bail!(bad("--hit-rule mask needs label masks; with --candidates/--annotations use --hit-rule radius".into()));
-    }
     let p = match (&opts.candidates, &opts.annotations) {
         (Some(c), Some(a)) => problem_from_csv(c, a, opts.seriesuids.as_deref(), &mut warnings)?,
         _ => problem_from_model(opts, load, progress)?,

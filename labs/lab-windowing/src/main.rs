@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{Args as ClapArgs, Parser};
-use lab_windowing::pipeline::{Function, Report, WindowingMatters};
+use lab_windowing::pipeline::{Report, WindowingMatters};
+use radlab_imaging::VoiFunction;
 use radlab_labkit as kit;
 
 /// Window a CT series with clinical presets, write PNGs of the three planes,
@@ -44,7 +45,7 @@ struct Args {
     width: Option<f64>,
     /// VOI LUT function (PS3.3 C.11.2.1.2).
     #[arg(long, value_enum, default_value = "linear")]
-    function: Function,
+    function: VoiFunction,
     /// Resample to this isotropic spacing in mm.
     #[arg(long, default_value_t = 1.0)]
     isotropic: f64,

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::ValueEnum;
 use radlab_imaging::planes::{self, Plane};
 use radlab_imaging::{PRESETS, VoiFunction, Window};
 use radlab_labkit as kit;
@@ -27,7 +26,7 @@ pub struct Options {
     /// A custom window width in HU (with `center`).
     pub width: Option<f64>,
     /// The VOI LUT function.
-    pub function: Function,
+    pub function: VoiFunction,
     /// Isotropic spacing to resample to, mm.
     pub isotropic: f64,
     /// Output folder for the PNGs (created).
@@ -41,50 +40,7 @@ pub struct Options {
 /// Loads a bundled model by name (the binary's device settings).
 pub use radlab_labkit::ModelLoader as Loader;
 
-#[derive(Copy, Clone, Debug, ValueEnum)]
-/// The VOI LUT functions of PS3.3 C.11.2.1.2.
-pub enum Function {
-    /// LINEAR.
-    Linear,
-    /// LINEAR_EXACT.
-    LinearExact,
-    /// SIGMOID.
-    Sigmoid,
-}
-
-impl From<Function> for VoiFunction {
-    fn from(f: Function) -> Self {
-        match f {
-            Function::Linear => VoiFunction::Linear,
-            Function::LinearExact => VoiFunction::LinearExact,
-            Function::Sigmoid => VoiFunction::Sigmoid,
-        }
-    }
-}
-
-/// One way of turning HU into classifier input, and how the classifier did.
-#[derive(Serialize)]
-pub struct ScalingResult {
-    pub name: &'static str,
-    pub input: String,
-    pub accuracy: f64,
-    pub auroc: f64,
-    pub mean_probability_nodule: f64,
-    pub mean_probability_no_nodule: f64,
-}
-
-/// "Windowing matters": the bundled nodule classifier on labelled patches of
-/// the sample cases, fed the window it was trained with, wrong windows, and raw HU.
-#[derive(Serialize)]
-pub struct WindowingMatters {
-    pub model: String,
-    pub device: String,
-    pub trained_window: (f64, f64),
-    pub cases: Vec<String>,
-    pub patches: usize,
-    pub patches_with_nodule: usize,
-    pub results: Vec<ScalingResult>,
-}
+pub use radlab_eval::experiments::{ScalingResult, WindowingMatters};
 
 #[derive(Serialize)]
 pub struct WindowRow {
@@ -173,7 +129,7 @@ fn window_mine(w: &Window, values: &[f32], out: &mut [u8]) -> Result<()> {
 }
 
 fn chosen_windows(args: &Options) -> Result<Vec<(String, Window, String)>> {
-    let f: VoiFunction = args.function.into();
+    let f = args.function;
     if let (Some(c), Some(w)) = (args.center, args.width) {
         return Ok(vec![(
             "custom".into(),
@@ -387,70 +343,6 @@ pub fn run(args: &Options, load: &mut Loader<'_>) -> Result<Report> {
 /// Run the bundled classifier on the sample cases' labelled patches with
 /// the trained window, two wrong windows and raw HU.
 fn windowing_matters(load: &mut Loader<'_>) -> Result<WindowingMatters> {
-    use radlab_eval::{InputScaling, classify, sample_patches};
-    use radlab_metrics::classification::{accuracy, auroc};
     let mut model = load("nodule_classifier")?;
-    let p = model.card().preprocessing.clone();
-    let data = sample_patches(12, 7)?;
-    let mediastinum = radlab_imaging::preset("mediastinum")?;
-    let bone = radlab_imaging::preset("bone")?;
-    let variants = [
-        (
-            "trained window",
-            InputScaling::Window {
-                center: p.window_center,
-                width: p.window_width,
-            },
-        ),
-        (
-            "mediastinum window",
-            InputScaling::Window {
-                center: mediastinum.center,
-                width: mediastinum.width,
-            },
-        ),
-        (
-            "bone window",
-            InputScaling::Window {
-                center: bone.center,
-                width: bone.width,
-            },
-        ),
-        ("raw HU", InputScaling::RawHu),
-    ];
-    let mut results = Vec::new();
-    for (name, scaling) in variants {
-        let probs = classify(&mut model, data.hu.view(), scaling)?;
-        let mean = |want: bool| {
-            let v: Vec<f64> = probs
-                .iter()
-                .zip(&data.labels)
-                .filter(|(_, l)| **l == want)
-                .map(|(p, _)| *p)
-                .collect();
-            v.iter().sum::<f64>() / v.len().max(1) as f64
-        };
-        results.push(ScalingResult {
-            name,
-            input: match scaling {
-                InputScaling::Window { center, width } => {
-                    format!("clamp((HU - ({center} - {width}/2)) / {width}, 0, 1)")
-                }
-                InputScaling::RawHu => "HU unchanged".into(),
-            },
-            accuracy: accuracy(&probs, &data.labels, 0.5)?,
-            auroc: auroc(&probs, &data.labels)?,
-            mean_probability_nodule: mean(true),
-            mean_probability_no_nodule: mean(false),
-        });
-    }
-    Ok(WindowingMatters {
-        model: model.card().name.clone(),
-        device: model.placement().to_string(),
-        trained_window: (p.window_center, p.window_width),
-        cases: data.cases.clone(),
-        patches: data.labels.len(),
-        patches_with_nodule: data.labels.iter().filter(|&&l| l).count(),
-        results,
-    })
+    Ok(radlab_eval::experiments::windowing_matters(&mut model)?)
 }

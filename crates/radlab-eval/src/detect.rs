@@ -1,0 +1,103 @@
+//! Detection from the segmenter's probability map: candidates per 3-D
+//! component or per axial slice (as a 2-D detector reports them), and
+//! false-positive reduction by rescoring each candidate with the classifier.
+
+use ndarray::{Array3, ArrayView3, Axis, s};
+use radlab_infer::Model;
+use radlab_metrics::detection::{Candidate, CandidatePosition, candidates_from_probability};
+use radlab_metrics::segmentation::Connectivity;
+use serde::Serialize;
+
+use crate::{EvalError, InputScaling, Result, classify};
+
+/// How the probability map becomes candidates. With the `cli` feature it
+/// is a `clap::ValueEnum` (`slice`, `volume`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Detections {
+    /// Per axial slice, as a 2-D detector reports them: a nodule seen on
+    /// five slices is five candidates (the duplicates the hit rules must handle).
+    Slice,
+    /// Per 3-D component: one candidate per connected region.
+    Volume,
+}
+
+/// Candidates of one scan (index `scan`) from its probability map: voxels
+/// at or above `threshold`, grouped as `how` says, each placed at its peak
+/// and scored by the peak probability. `spacing` `(z, y, x)` mm.
+pub fn find_candidates(
+    probability: ArrayView3<'_, f32>,
+    threshold: f32,
+    spacing: [f64; 3],
+    how: Detections,
+    scan: usize,
+) -> Result<Vec<Candidate>> {
+    let find = |p: ArrayView3<'_, f32>| {
+        candidates_from_probability(
+            p,
+            threshold,
+            spacing,
+            Connectivity::TwentySix,
+            CandidatePosition::Peak,
+            scan,
+        )
+    };
+    Ok(match how {
+        Detections::Volume => find(probability)?,
+        Detections::Slice => {
+            // Each slice alone (a one-slice volume: 26-connectivity is
+            // 8-connectivity in the plane), moved back to its z.
+            let mut all = Vec::new();
+            for z in 0..probability.len_of(Axis(0)) {
+                for mut c in find(probability.slice(s![z..z + 1, .., ..]))? {
+                    c.voxel[0] = z;
+                    c.position_mm[0] = z as f64 * spacing[0];
+                    all.push(c);
+                }
+            }
+            all
+        }
+    })
+}
+
+/// Score each candidate by the classifier's nodule probability on the axial
+/// patch centred on its peak (shifted inside the image at the borders), in
+/// the window of the classifier's card.
+pub fn rescore(model: &mut Model, hu: ArrayView3<'_, f32>, cands: &mut [Candidate]) -> Result<()> {
+    if cands.is_empty() {
+        return Ok(());
+    }
+    let p = model.card().preprocessing.clone();
+    let size = p.patch_size.first().copied().unwrap_or(32);
+    let (_, ny, nx) = hu.dim();
+    if ny < size || nx < size {
+        return Err(EvalError::TooSmall {
+            rows: ny,
+            columns: nx,
+            size,
+        });
+    }
+    let mut patches = Array3::<f32>::zeros((cands.len(), size, size));
+    for (k, c) in cands.iter().enumerate() {
+        let y0 = c.voxel[1].saturating_sub(size / 2).min(ny - size);
+        let x0 = c.voxel[2].saturating_sub(size / 2).min(nx - size);
+        patches.index_axis_mut(Axis(0), k).assign(&hu.slice(s![
+            c.voxel[0],
+            y0..y0 + size,
+            x0..x0 + size
+        ]));
+    }
+    let probs = classify(
+        model,
+        patches.view(),
+        InputScaling::Window {
+            center: p.window_center,
+            width: p.window_width,
+        },
+    )?;
+    for (c, q) in cands.iter_mut().zip(probs) {
+        c.score = q;
+    }
+    Ok(())
+}
