@@ -300,15 +300,41 @@ enum Checksums {
     Verify,
 }
 
-/// A lab's grader checksum: SHA-256 of checks.rs, tasks.rs, types.rs and lab.toml as
-/// `radlab_grade::sha256_of` computes it over the compiled sources.
+/// The files of a lab's grader in the order `radlab_grade::lab_library!`
+/// compiles them: the checks (`src/checks.rs`, or `src/checks/mod.rs` and
+/// then the other files of `src/checks/` sorted by name), `src/tasks.rs`,
+/// `src/types.rs`, `lab.toml`.
+pub(crate) fn grader_files(lab_dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    let single = lab_dir.join("src/checks.rs");
+    if single.exists() {
+        files.push(single);
+    } else {
+        let dir = lab_dir.join("src/checks");
+        files.push(dir.join("mod.rs"));
+        let mut rest = Vec::new();
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("{}", dir.display()))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("mod.rs") {
+                rest.push(path);
+            }
+        }
+        rest.sort();
+        files.extend(rest);
+    }
+    for f in ["src/tasks.rs", "src/types.rs", "lab.toml"] {
+        files.push(lab_dir.join(f));
+    }
+    Ok(files)
+}
+
+/// A lab's grader checksum: SHA-256 of its grader files ([`grader_files`])
+/// as `radlab_grade::sha256_of` computes it over the compiled sources.
 pub(crate) fn grader_checksum(lab_dir: &std::path::Path) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for f in ["src/checks.rs", "src/tasks.rs", "src/types.rs", "lab.toml"] {
-        h.update(
-            std::fs::read(lab_dir.join(f)).with_context(|| format!("{}/{f}", lab_dir.display()))?,
-        );
+    for f in grader_files(lab_dir)? {
+        h.update(std::fs::read(&f).with_context(|| f.display().to_string())?);
     }
     Ok(hex::encode(h.finalize()))
 }

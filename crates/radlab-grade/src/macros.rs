@@ -4,20 +4,28 @@
 /// A lab's `SOURCES` and `grade`, for its `lib.rs` (which declares the
 /// modules `checks`, `exercise`, `tasks` and `pristine`). The files are read
 /// relative to the invoking `lib.rs`: `../lab.toml`, `exercise.rs`,
-/// `exercise/pristine.rs`, `checks.rs`, `tasks.rs`, `../grader.sha256`.
+/// `exercise/pristine.rs`, the checks, `tasks.rs`, `../grader.sha256`.
+///
+/// The checks are `checks.rs` unless `checks = [...]` lists them: a lab
+/// whose checks are one file per task names `checks/mod.rs` and then the
+/// other files of `src/checks/` in sorted order, the order in which
+/// `cargo xtask check-labs` hashes them.
 #[macro_export]
 macro_rules! lab_library {
     () => {
         $crate::lab_library!(probe = None);
     };
     (probe = $probe:expr) => {
+        $crate::lab_library!(probe = $probe, checks = ["checks.rs"]);
+    };
+    (probe = $probe:expr, checks = [$($grader_file:literal),+ $(,)?]) => {
         /// What the grader is built from.
         pub const SOURCES: $crate::LabSources = $crate::LabSources {
             lab_toml: include_str!("../lab.toml"),
             exercise: include_str!("exercise.rs"),
             pristine: include_str!("exercise/pristine.rs"),
             grader: &[
-                include_str!("checks.rs"),
+                $(include_str!($grader_file),)*
                 include_str!("tasks.rs"),
                 include_str!("types.rs"),
                 include_str!("../lab.toml"),

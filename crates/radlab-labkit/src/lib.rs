@@ -332,17 +332,40 @@ pub fn lab_command(
     }
 }
 
-/// The `main` of a lab binary: logging, then either the lab's run (no
-/// subcommand) or `grade` / `hint` / `solution` on the lab's library crate.
-/// Expects `Cli` (with `cmd: Option<LabCommand>` and `run: Args`) and
-/// `fn run(Args) -> anyhow::Result<()>` in scope.
+/// The `main` of a lab binary and its command line: logging, then either
+/// the lab's run (no subcommand) or `grade` / `hint` / `solution` on the
+/// lab's library crate. The doc comment given to the macro is the command's
+/// `--help` text; `Args` (the lab's own flags, a `clap::Args`) and
+/// `fn run(Args) -> anyhow::Result<()>` must be in scope.
 ///
 /// ```text
-/// radlab_labkit::lab_main!(lab_windowing);
+/// radlab_labkit::lab_main! {
+///     /// Window CT slices for display. Subcommands grade your exercise file.
+///     lab_windowing
+/// }
 /// ```
 #[macro_export]
 macro_rules! lab_main {
-    ($lib:ident) => {
+    ($(#[$doc:meta])* $lib:ident) => {
+        $(#[$doc])*
+        #[derive(clap::Parser, Debug)]
+        #[command(
+            name = env!("CARGO_PKG_NAME"),
+            version,
+            about,
+            long_about = None,
+            args_conflicts_with_subcommands = true
+        )]
+        struct Cli {
+            #[command(subcommand)]
+            cmd: Option<$crate::LabCommand>,
+            /// Show library log messages on stderr (-v warnings, -vv debug); RUST_LOG overrides.
+            #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+            verbose: u8,
+            #[command(flatten)]
+            run: Args,
+        }
+
         fn main() -> std::process::ExitCode {
             // A grader's second process (a check of cross-process stability).
             if $lib::serve_probe(&[]) {

@@ -9,27 +9,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args as ClapArgs, Parser};
+use clap::Args as ClapArgs;
 use lab_calibration::pipeline::{Report, Scores};
 use radlab_labkit as kit;
 use radlab_metrics::calibration::Target;
-
-/// Measure the calibration of the bundled classifier (or your own
-/// predictions) before and after temperature and Platt scaling fitted on a
-/// validation split, reproduce four libraries' ECE conventions side by side,
-/// and draw reliability diagrams. Subcommands grade your exercise file
-/// (src/exercise.rs).
-#[derive(Parser, Debug)]
-#[command(name = "lab-calibration", version, about, long_about = None, args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Option<kit::LabCommand>,
-    /// Show library log messages on stderr (-v warnings, -vv debug); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
-    #[command(flatten)]
-    run: Args,
-}
 
 #[derive(ClapArgs, Debug)]
 struct Args {
@@ -67,7 +50,14 @@ struct Args {
     infer: kit::InferArgs,
 }
 
-radlab_labkit::lab_main!(lab_calibration);
+radlab_labkit::lab_main! {
+    /// Measure the calibration of the bundled classifier (or your own
+    /// predictions) before and after temperature and Platt scaling fitted on a
+    /// validation split, reproduce four libraries' ECE conventions side by side,
+    /// and draw reliability diagrams. Subcommands grade your exercise file
+    /// (src/exercise.rs).
+    lab_calibration
+}
 
 use radlab_labkit::bad_input as bad;
 

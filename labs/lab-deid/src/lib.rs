@@ -12,4 +12,16 @@ pub mod types;
 #[allow(dead_code)]
 mod pristine;
 
-radlab_grade::lab_library!(probe = Some(checks::probe));
+radlab_grade::lab_library!(
+    probe = Some(checks::probe),
+    checks = [
+        "checks/mod.rs",
+        "checks/action.rs",
+        "checks/date.rs",
+        "checks/finish.rs",
+        "checks/private.rs",
+        "checks/probe.rs",
+        "checks/uid.rs",
+        "checks/walk.rs",
+    ]
+);

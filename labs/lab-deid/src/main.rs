@@ -9,27 +9,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use clap::{Args as ClapArgs, Parser};
+use clap::Args as ClapArgs;
 use lab_deid::pipeline::Report;
 use radlab_deid::batch::BatchReport;
 use radlab_deid::{Config, Deidentifier, Key, ProfileOption, Rect, SafePrivate};
 use radlab_labkit as kit;
-
-/// De-identify DICOM files with the PS3.15 Basic Application Level
-/// Confidentiality Profile and its options, then hunt the outputs for every
-/// identifying value of the inputs. Inputs are never modified. Subcommands
-/// grade your exercise file (src/exercise.rs).
-#[derive(Parser, Debug)]
-#[command(name = "lab-deid", version, about, long_about = None, args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Option<kit::LabCommand>,
-    /// Show library log messages on stderr (-v warnings, -vv debug); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
-    #[command(flatten)]
-    run: Args,
-}
 
 #[derive(ClapArgs, Debug)]
 struct Args {
@@ -69,7 +53,13 @@ struct Args {
     infer: kit::InferArgs,
 }
 
-radlab_labkit::lab_main!(lab_deid);
+radlab_labkit::lab_main! {
+    /// De-identify DICOM files with the PS3.15 Basic Application Level
+    /// Confidentiality Profile and its options, then hunt the outputs for every
+    /// identifying value of the inputs. Inputs are never modified. Subcommands
+    /// grade your exercise file (src/exercise.rs).
+    lab_deid
+}
 
 use radlab_labkit::bad_input as bad;
 

@@ -6,24 +6,9 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args as ClapArgs, Parser};
+use clap::Args as ClapArgs;
 use lab_dicom::pipeline::Report;
 use radlab_labkit as kit;
-
-/// Inspect a DICOM file or folder: grouped metadata, series, geometry, HU
-/// statistics and the attributes that identify the patient. Subcommands grade
-/// your exercise file (src/exercise.rs).
-#[derive(Parser, Debug)]
-#[command(name = "lab-dicom", version, about, long_about = None, args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Option<kit::LabCommand>,
-    /// Show library log messages on stderr (-v warnings, -vv debug); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
-    #[command(flatten)]
-    run: Args,
-}
 
 #[derive(ClapArgs, Debug)]
 struct Args {
@@ -52,7 +37,12 @@ struct Args {
     infer: kit::InferArgs,
 }
 
-radlab_labkit::lab_main!(lab_dicom);
+radlab_labkit::lab_main! {
+    /// Inspect a DICOM file or folder: grouped metadata, series, geometry, HU
+    /// statistics and the attributes that identify the patient. Subcommands grade
+    /// your exercise file (src/exercise.rs).
+    lab_dicom
+}
 
 fn run(args: Args) -> Result<()> {
     if !args.skip_model {

@@ -9,28 +9,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use clap::{Args as ClapArgs, Parser};
+use clap::Args as ClapArgs;
 use lab_froc::pipeline::{Detections, Report, ScanRow, Score, rule_name};
 use radlab_labkit as kit;
 use radlab_metrics::detection::FrocCi;
 use radlab_metrics::detection::HitRule;
-
-/// Detect nodules with the bundled segmenter (components of its probability
-/// map), match them to the reference, draw the FROC curve and report
-/// sensitivity at LUNA16's and CAMELYON16's operating points with bootstrap
-/// intervals, the CPM, and the same detections scored under other
-/// conventions. Subcommands grade your exercise file (src/exercise.rs).
-#[derive(Parser, Debug)]
-#[command(name = "lab-froc", version, about, long_about = None, args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Option<kit::LabCommand>,
-    /// Show library log messages on stderr (-v warnings, -vv debug); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
-    #[command(flatten)]
-    run: Args,
-}
 
 #[derive(ClapArgs, Debug)]
 struct Args {
@@ -77,7 +60,14 @@ struct Args {
     infer: kit::InferArgs,
 }
 
-radlab_labkit::lab_main!(lab_froc);
+radlab_labkit::lab_main! {
+    /// Detect nodules with the bundled segmenter (components of its probability
+    /// map), match them to the reference, draw the FROC curve and report
+    /// sensitivity at LUNA16's and CAMELYON16's operating points with bootstrap
+    /// intervals, the CPM, and the same detections scored under other
+    /// conventions. Subcommands grade your exercise file (src/exercise.rs).
+    lab_froc
+}
 
 use radlab_labkit::bad_input as bad;
 

@@ -8,26 +8,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use clap::{Args as ClapArgs, Parser};
+use clap::Args as ClapArgs;
 use lab_segmentation::pipeline::{CaseRow, Report};
 use radlab_eval::LabelledScan;
 use radlab_labkit as kit;
-
-/// Segment nodules with the bundled model, score the masks against the
-/// ground truth (Dice, IoU, sensitivity, precision, HD95, ASSD, surface
-/// Dice, all in mm), compare the empty-mask conventions and draw overlays.
-/// Subcommands grade your exercise file (src/exercise.rs).
-#[derive(Parser, Debug)]
-#[command(name = "lab-segmentation", version, about, long_about = None, args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Option<kit::LabCommand>,
-    /// Show library log messages on stderr (-v warnings, -vv debug); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
-    #[command(flatten)]
-    run: Args,
-}
 
 #[derive(ClapArgs, Debug)]
 struct Args {
@@ -70,7 +54,13 @@ struct Args {
     infer: kit::InferArgs,
 }
 
-radlab_labkit::lab_main!(lab_segmentation);
+radlab_labkit::lab_main! {
+    /// Segment nodules with the bundled model, score the masks against the
+    /// ground truth (Dice, IoU, sensitivity, precision, HD95, ASSD, surface
+    /// Dice, all in mm), compare the empty-mask conventions and draw overlays.
+    /// Subcommands grade your exercise file (src/exercise.rs).
+    lab_segmentation
+}
 
 /// The cases that make the three means differ, named: scans without a
 /// reference nodule are where the conventions part ways.

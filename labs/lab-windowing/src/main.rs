@@ -6,25 +6,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use clap::{Args as ClapArgs, Parser};
+use clap::Args as ClapArgs;
 use lab_windowing::pipeline::{Report, WindowingMatters};
 use radlab_imaging::VoiFunction;
 use radlab_labkit as kit;
-
-/// Window a CT series with clinical presets, write PNGs of the three planes,
-/// compare the standard's VOI functions and resample to isotropic voxels.
-/// Subcommands grade your exercise file (src/exercise.rs).
-#[derive(Parser, Debug)]
-#[command(name = "lab-windowing", version, about, long_about = None, args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Option<kit::LabCommand>,
-    /// Show library log messages on stderr (-v warnings, -vv debug); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
-    #[command(flatten)]
-    run: Args,
-}
 
 #[derive(ClapArgs, Debug)]
 struct Args {
@@ -65,7 +50,12 @@ struct Args {
     infer: kit::InferArgs,
 }
 
-radlab_labkit::lab_main!(lab_windowing);
+radlab_labkit::lab_main! {
+    /// Window a CT series with clinical presets, write PNGs of the three planes,
+    /// compare the standard's VOI functions and resample to isotropic voxels.
+    /// Subcommands grade your exercise file (src/exercise.rs).
+    lab_windowing
+}
 
 fn run(args: Args) -> Result<()> {
     if !args.skip_model {
