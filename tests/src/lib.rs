@@ -220,7 +220,7 @@ pub fn write_series(
 pub fn small_synth_series(dir: &Path, seed: u64, slices: usize) -> Vec<PathBuf> {
     let spec = radlab_synth::CaseSpec {
         shape: [slices, 40, 48],
-        spacing: [3.0, 8.0, 8.0],
+        spacing: radlab_dicom::Spacing::new(3.0, 8.0, 8.0),
         nodules: 1,
         ..radlab_synth::CaseSpec::sample(seed)
     };

@@ -7,7 +7,7 @@
 fn synth_roundtrip_is_exact() {
     let spec = radlab_synth::CaseSpec {
         shape: [12, 40, 52],
-        spacing: [2.5, 6.5, 6.5],
+        spacing: radlab_dicom::Spacing::new(2.5, 6.5, 6.5),
         nodules: 2,
         ..radlab_synth::CaseSpec::sample(11)
     };
@@ -19,7 +19,7 @@ fn synth_roundtrip_is_exact() {
     for (got, want) in vol.voxels.iter().zip(case.phantom.hu.iter()) {
         assert_eq!(*got, f32::from(*want));
     }
-    assert_eq!(vol.spacing, [2.5, 6.5, 6.5]);
+    assert_eq!(vol.spacing, radlab_dicom::Spacing::new(2.5, 6.5, 6.5));
     for a in 0..3 {
         assert!((vol.origin[a] - case.phantom.origin[a]).abs() < 1e-9);
     }
@@ -39,7 +39,7 @@ fn synth_roundtrip_is_exact() {
 fn synth_is_deterministic_and_seed_sensitive() {
     let spec = radlab_synth::CaseSpec {
         shape: [6, 32, 32],
-        spacing: [3.0, 9.0, 9.0],
+        spacing: radlab_dicom::Spacing::new(3.0, 9.0, 9.0),
         ..radlab_synth::CaseSpec::sample(5)
     };
     let a = radlab_synth::generate_case(&spec);

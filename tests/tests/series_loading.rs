@@ -160,8 +160,8 @@ proptest! {
             }
         }
         // Spacing from positions (SliceThickness says 99 and must be ignored).
-        prop_assert!((vol.spacing[0] - c.dz).abs() < 1e-3, "spacing {:?} vs {}", vol.spacing, c.dz);
-        prop_assert!((vol.spacing[1] - 0.7).abs() < 1e-9 && (vol.spacing[2] - 0.9).abs() < 1e-9);
+        prop_assert!((vol.spacing.z - c.dz).abs() < 1e-3, "spacing {:?} vs {}", vol.spacing, c.dz);
+        prop_assert!((vol.spacing.y - 0.7).abs() < 1e-9 && (vol.spacing.x - 0.9).abs() < 1e-9);
         // Origin is the slice lowest along the normal.
         let k0 = expected[0];
         for a in 0..3 {
@@ -204,7 +204,7 @@ fn missing_slice_is_reported_and_loads() {
     let dir = tempfile::tempdir().unwrap();
     write_series(dir.path(), "2.25.9", &slices, &st, &names);
     let vol = radlab_dicom::load_path(dir.path(), None).unwrap();
-    assert_eq!(vol.spacing[0], 2.0);
+    assert_eq!(vol.spacing.z, 2.0);
     assert_eq!(
         vol.warnings,
         vec![radlab_dicom::GeometryWarning::MissingSlices {

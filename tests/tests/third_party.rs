@@ -185,7 +185,7 @@ fn emri_small_series_in_every_pure_rust_transfer_syntax_is_identical() {
         .unwrap();
     assert_eq!(short.voxels, base.voxels);
     // No positions in this anonymised file: frames keep file order, spacing from SpacingBetweenSlices.
-    assert_eq!(base.spacing[0], 1.2);
+    assert_eq!(base.spacing.z, 1.2);
     assert!(!base.warnings.is_empty());
 }
 

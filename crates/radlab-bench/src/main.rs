@@ -12,6 +12,7 @@
 //!
 //! Arrays are `[z, y, x]`, spacing `(z, y, x)` in mm.
 
+use radlab_dicom::Spacing;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -71,11 +72,11 @@ enum Cmd {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Sizes {
     ct_shape: [usize; 3],
-    ct_spacing: [f64; 3],
+    ct_spacing: Spacing,
     rle_slices: usize,
     resample_shape: [usize; 3],
-    resample_spacing: [f64; 3],
-    resample_target: [f64; 3],
+    resample_spacing: Spacing,
+    resample_target: Spacing,
     sliding_shape: [usize; 3],
     sliding_roi: [usize; 3],
     sliding_overlap: f64,
@@ -84,7 +85,7 @@ struct Sizes {
     /// in voxels (B also has a small ball `[cz, cy, cx, r]`), so that numpy
     /// builds the same masks exactly.
     mask_shape: [usize; 3],
-    mask_spacing: [f64; 3],
+    mask_spacing: Spacing,
     mask_a: [i64; 6],
     mask_b: [i64; 6],
     mask_blob: [i64; 4],
@@ -104,17 +105,17 @@ impl Sizes {
         if tiny {
             Sizes {
                 ct_shape: [12, 64, 64],
-                ct_spacing: [1.0, 0.7, 0.7],
+                ct_spacing: Spacing::new(1.0, 0.7, 0.7),
                 rle_slices: 6,
                 resample_shape: [8, 64, 64],
-                resample_spacing: [2.5, 0.7, 0.7],
-                resample_target: [1.0, 1.0, 1.0],
+                resample_spacing: Spacing::new(2.5, 0.7, 0.7),
+                resample_target: Spacing::new(1.0, 1.0, 1.0),
                 sliding_shape: [20, 40, 40],
                 sliding_roi: [8, 16, 16],
                 sliding_overlap: 0.25,
                 window: (-600.0, 1500.0),
                 mask_shape: [12, 40, 40],
-                mask_spacing: [1.0, 0.7, 0.7],
+                mask_spacing: Spacing::new(1.0, 0.7, 0.7),
                 mask_a: [6, 20, 20, 4, 12, 10],
                 mask_b: [6, 19, 21, 4, 13, 9],
                 mask_blob: [2, 5, 33, 2],
@@ -124,17 +125,17 @@ impl Sizes {
         } else {
             Sizes {
                 ct_shape: [300, 512, 512],
-                ct_spacing: [1.0, 0.7, 0.7],
+                ct_spacing: Spacing::new(1.0, 0.7, 0.7),
                 rle_slices: 50,
                 resample_shape: [120, 512, 512],
-                resample_spacing: [2.5, 0.7, 0.7],
-                resample_target: [1.0, 1.0, 1.0],
+                resample_spacing: Spacing::new(2.5, 0.7, 0.7),
+                resample_target: Spacing::new(1.0, 1.0, 1.0),
                 sliding_shape: [160, 256, 256],
                 sliding_roi: [64, 128, 128],
                 sliding_overlap: 0.25,
                 window: (-600.0, 1500.0),
                 mask_shape: [300, 512, 512],
-                mask_spacing: [1.0, 0.7, 0.7],
+                mask_spacing: Spacing::new(1.0, 0.7, 0.7),
                 mask_a: [150, 256, 256, 90, 150, 120],
                 mask_b: [155, 250, 262, 85, 155, 118],
                 mask_blob: [40, 100, 420, 10],
@@ -354,8 +355,8 @@ fn generate(data: &Path, tiny: bool) -> Result<()> {
         labels: Array3::zeros((nz, ny, nx)),
         nodules: Vec::new(),
         origin: [
-            -(nx as f64) * spacing[2] / 2.0,
-            -(ny as f64) * spacing[1] / 2.0,
+            -(nx as f64) * spacing.x / 2.0,
+            -(ny as f64) * spacing.y / 2.0,
             0.0,
         ],
         spacing,
@@ -609,7 +610,7 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
             let n_in = [dims.0, dims.1, dims.2];
             let lim: Vec<usize> = (0..3)
                 .map(|a| {
-                    let ratio = sizes.resample_target[a] / sizes.resample_spacing[a];
+                    let ratio = sizes.resample_target.along(a) / sizes.resample_spacing.along(a);
                     (0..out.shape()[a])
                         .take_while(|&i| i as f64 * ratio <= (n_in[a] - 1) as f64 + 1e-9)
                         .count()

@@ -34,6 +34,8 @@ pub mod write;
 pub use error::{DicomError, Result};
 pub use file::{open, open_header};
 pub use geometry::GeometryWarning;
+/// Voxel spacing `[z, y, x]` in mm, as [`Volume::spacing`] holds it.
+pub use radlab_geometry::Spacing;
 pub use scan::{ScanReport, SeriesInfo, scan};
 pub use volume::{
     LoadOptions, Stats, Volume, load_path, load_path_with, load_series, load_series_with,

@@ -1,5 +1,6 @@
 //! `Volume`: a series as one 3D array of modality values (HU for CT) with its geometry.
 
+use radlab_geometry::Spacing;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array3;
@@ -20,14 +21,14 @@ use crate::pixels::{self, Rescale};
 /// * `row_dir`, `col_dir`, `slice_dir` are unit LPS vectors of the x, y and z axes.
 ///
 /// The LPS position of voxel `[z, y, x]` is
-/// `origin + x*spacing.2*row_dir + y*spacing.1*col_dir + z*spacing.0*slice_dir`
+/// `origin + x*spacing.x*row_dir + y*spacing.y*col_dir + z*spacing.z*slice_dir`
 /// (see [`Volume::position`]).
 #[derive(Debug, Clone)]
 pub struct Volume {
     /// Modality values (Hounsfield units for CT), `[z, y, x]`.
     pub voxels: Array3<f32>,
-    /// Voxel spacing `(z, y, x)` in mm.
-    pub spacing: [f64; 3],
+    /// Voxel spacing in mm, by axis.
+    pub spacing: Spacing,
     /// LPS position of the centre of voxel `[0, 0, 0]`, mm.
     pub origin: [f64; 3],
     /// Unit LPS direction of increasing x (a row, left to right on screen).
@@ -74,7 +75,7 @@ impl Volume {
 
     /// LPS position (mm) of the centre of voxel `[z, y, x]` (fractional indices allowed).
     pub fn position(&self, z: f64, y: f64, x: f64) -> [f64; 3] {
-        let [sz, sy, sx] = self.spacing;
+        let [sz, sy, sx] = self.spacing.zyx();
         let mut p = self.origin;
         for (i, p_i) in p.iter_mut().enumerate() {
             *p_i +=
@@ -91,9 +92,9 @@ impl Volume {
             p[2] - self.origin[2],
         ];
         [
-            geometry::dot(v, self.slice_dir) / self.spacing[0],
-            geometry::dot(v, self.col_dir) / self.spacing[1],
-            geometry::dot(v, self.row_dir) / self.spacing[2],
+            geometry::dot(v, self.slice_dir) / self.spacing.z,
+            geometry::dot(v, self.col_dir) / self.spacing.y,
+            geometry::dot(v, self.row_dir) / self.spacing.x,
         ]
     }
 
@@ -473,7 +474,7 @@ pub fn load_series_with(paths: &[PathBuf], options: &LoadOptions<'_>) -> Result<
     transfer_syntaxes.dedup();
     Ok(Volume {
         voxels,
-        spacing: [z_spacing, pixel_spacing[0], pixel_spacing[1]],
+        spacing: Spacing::new(z_spacing, pixel_spacing[0], pixel_spacing[1]),
         origin,
         row_dir: order.row_dir,
         col_dir: order.col_dir,

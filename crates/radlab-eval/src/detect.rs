@@ -29,7 +29,7 @@ pub enum Detections {
 pub fn find_candidates(
     probability: ArrayView3<'_, f32>,
     threshold: f32,
-    spacing: [f64; 3],
+    spacing: radlab_geometry::Spacing,
     how: Detections,
     scan: usize,
 ) -> Result<Vec<Candidate>> {
@@ -52,7 +52,7 @@ pub fn find_candidates(
             for z in 0..probability.len_of(Axis(0)) {
                 for mut c in find(probability.slice(s![z..z + 1, .., ..]))? {
                     c.voxel[0] = z;
-                    c.position_mm[0] = z as f64 * spacing[0];
+                    c.position_mm[0] = z as f64 * spacing.z;
                     all.push(c);
                 }
             }

@@ -367,8 +367,8 @@ pub struct LabelledScan {
     pub hu: Array3<f32>,
     /// Labels `[z, y, x]`: 0 background, `n` inside lesion `n`.
     pub labels: Array3<u32>,
-    /// Spacing `(z, y, x)` in mm.
-    pub spacing: [f64; 3],
+    /// Voxel spacing, mm.
+    pub spacing: radlab_geometry::Spacing,
     /// Where it came from (a folder, or the generator and seed).
     pub source: String,
     /// What the loader assumed or ignored (see `radlab_dicom::GeometryWarning`).

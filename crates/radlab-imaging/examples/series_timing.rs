@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 eprintln!("writing 300 slices of 512 x 512 to {}", d.display());
                 let spec = radlab_synth::CaseSpec {
                     shape: [300, 512, 512],
-                    spacing: [1.0, 0.7, 0.7],
+                    spacing: radlab_geometry::Spacing::new(1.0, 0.7, 0.7),
                     nodules: 0,
                     ..radlab_synth::CaseSpec::sample(300)
                 };
@@ -104,8 +104,8 @@ fn write_fast_series(
         labels: ndarray::Array3::zeros((nz, ny, nx)),
         nodules: Vec::new(),
         origin: [
-            -(nx as f64) * spec.spacing[2] / 2.0,
-            -(ny as f64) * spec.spacing[1] / 2.0,
+            -(nx as f64) * spec.spacing.x / 2.0,
+            -(ny as f64) * spec.spacing.y / 2.0,
             0.0,
         ],
         spacing: spec.spacing,

@@ -26,10 +26,10 @@ pub enum ImagingError {
         known: String,
     },
     /// Target spacing not positive.
-    #[error("invalid target spacing {spacing:?} mm: every component must be a positive number")]
+    #[error("invalid target spacing {spacing}: every component must be a positive number")]
     InvalidSpacing {
         /// The spacing asked for, (z, y, x) mm.
-        spacing: [f64; 3],
+        spacing: radlab_geometry::Spacing,
     },
     /// The resampled volume would not fit the memory budget (the sentence
     /// says the shapes, spacings, bytes and the budget; it starts with the

@@ -81,7 +81,7 @@ fn stretch_rows(img: ArrayView2<u8>, factor: f64) -> Array2<u8> {
 /// views are flipped to put the head at the top.
 pub fn plane_image(
     vol: ArrayView3<u8>,
-    spacing: [f64; 3],
+    spacing: radlab_geometry::Spacing,
     plane: Plane,
     index: usize,
     slice_dir_superior: bool,
@@ -90,9 +90,9 @@ pub fn plane_image(
         Plane::Axial => vol.index_axis(Axis(0), index).to_owned(),
         Plane::Coronal | Plane::Sagittal => {
             let (axis, inplane) = if plane == Plane::Coronal {
-                (Axis(1), spacing[2])
+                (Axis(1), spacing.x)
             } else {
-                (Axis(2), spacing[1])
+                (Axis(2), spacing.y)
             };
             let img = vol.index_axis(axis, index);
             let img = if slice_dir_superior {
@@ -100,7 +100,7 @@ pub fn plane_image(
             } else {
                 img.to_owned()
             };
-            stretch_rows(img.view(), spacing[0] / inplane)
+            stretch_rows(img.view(), spacing.z / inplane)
         }
     }
 }

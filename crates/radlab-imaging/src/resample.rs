@@ -13,20 +13,22 @@
 use ndarray::{Array3, ArrayView3, Axis};
 use rayon::prelude::*;
 
+use radlab_geometry::Spacing;
+
 use crate::error::{ImagingError, Result};
 
-/// Output shape for resampling `shape` from `spacing` to `target` (all `(z, y, x)`, mm).
-pub fn resampled_shape(
-    shape: [usize; 3],
-    spacing: [f64; 3],
-    target: [f64; 3],
-) -> Result<[usize; 3]> {
+/// Output shape (`[z, y, x]`) for resampling `shape` from `spacing` to `target`.
+pub fn resampled_shape(shape: [usize; 3], spacing: Spacing, target: Spacing) -> Result<[usize; 3]> {
+    let target_spacing = target;
+    let (spacing, target) = (spacing.zyx(), target.zyx());
     if target
         .iter()
         .chain(spacing.iter())
         .any(|s| !(s.is_finite() && *s > 0.0))
     {
-        return Err(ImagingError::InvalidSpacing { spacing: target });
+        return Err(ImagingError::InvalidSpacing {
+            spacing: target_spacing,
+        });
     }
     // Check the size before anything is allocated: a header spacing of
     // 1000 mm or 1e308 mm resampled to 1 mm asks for absurd shapes. The
@@ -124,18 +126,20 @@ fn linear_pass(input: ArrayView3<f32>, axis: usize, n_out: usize, ratio: f64) ->
 ///
 /// ```
 /// use ndarray::Array3;
+/// use radlab_geometry::Spacing;
 /// let v = Array3::from_shape_fn((4, 2, 2), |(z, _, _)| z as f32 * 10.0);
-/// let r = radlab_imaging::resample::resample_linear(v.view(), [2.0, 1.0, 1.0], [1.0, 1.0, 1.0]).unwrap();
+/// let r = radlab_imaging::resample::resample_linear(v.view(), Spacing::new(2.0, 1.0, 1.0), Spacing::isotropic(1.0)).unwrap();
 /// assert_eq!(r.shape(), &[8, 2, 2]);
 /// assert_eq!(r[[1, 0, 0]], 5.0); // halfway between slices 0 and 1
 /// ```
 pub fn resample_linear(
     input: ArrayView3<f32>,
-    spacing: [f64; 3],
-    target: [f64; 3],
+    spacing: Spacing,
+    target: Spacing,
 ) -> Result<Array3<f32>> {
     let shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
     let out_shape = resampled_shape(shape, spacing, target)?;
+    let (spacing, target) = (spacing.zyx(), target.zyx());
     if shape.contains(&0) {
         return Ok(Array3::zeros(out_shape));
     }
@@ -161,11 +165,12 @@ pub fn resample_linear(
 /// Nearest-neighbour resampling, for label masks (never invents a label).
 pub fn resample_nearest<T: Copy + Send + Sync + Default>(
     input: ArrayView3<T>,
-    spacing: [f64; 3],
-    target: [f64; 3],
+    spacing: Spacing,
+    target: Spacing,
 ) -> Result<Array3<T>> {
     let shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
     let out_shape = resampled_shape(shape, spacing, target)?;
+    let (spacing, target) = (spacing.zyx(), target.zyx());
     if shape.contains(&0) {
         return Ok(Array3::from_elem(out_shape, T::default()));
     }
@@ -192,7 +197,7 @@ pub fn resample_nearest<T: Copy + Send + Sync + Default>(
 /// The per-slice file list is dropped, since output slices no longer map to files.
 pub fn resample_volume(
     vol: &radlab_dicom::Volume,
-    target: [f64; 3],
+    target: Spacing,
 ) -> Result<radlab_dicom::Volume> {
     let voxels = resample_linear(vol.voxels.view(), vol.spacing, target).map_err(|e| match e {
         ImagingError::TooLarge(what) => ImagingError::TooLarge(match vol.slices.first() {
@@ -219,13 +224,28 @@ mod size_tests {
     #[test]
     fn absurd_spacings_are_refused_before_allocating() {
         // 1e308 mm voxels to 1 mm: an infinite shape.
-        let e = resampled_shape([1, 512, 512], [1.0, 1e308, 1e308], [1.0; 3]).unwrap_err();
+        let e = resampled_shape(
+            [1, 512, 512],
+            radlab_geometry::Spacing::new(1.0, 1e308, 1e308),
+            radlab_geometry::Spacing::isotropic(1.0),
+        )
+        .unwrap_err();
         assert!(matches!(e, ImagingError::TooLarge(_)), "{e}");
         // 1000 mm voxels: 512 000 x 512 000 in plane, far past any budget.
-        let e = resampled_shape([4, 512, 512], [1.0, 1000.0, 1000.0], [1.0; 3]).unwrap_err();
+        let e = resampled_shape(
+            [4, 512, 512],
+            radlab_geometry::Spacing::new(1.0, 1000.0, 1000.0),
+            radlab_geometry::Spacing::isotropic(1.0),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("5.1200e5 x 5.1200e5"), "{e}");
         assert_eq!(
-            resampled_shape([10, 20, 20], [2.0, 0.5, 0.5], [1.0; 3]).unwrap(),
+            resampled_shape(
+                [10, 20, 20],
+                radlab_geometry::Spacing::new(2.0, 0.5, 0.5),
+                radlab_geometry::Spacing::isotropic(1.0)
+            )
+            .unwrap(),
             [20, 10, 10]
         );
     }

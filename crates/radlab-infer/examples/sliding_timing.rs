@@ -28,7 +28,7 @@ fn main() -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let spec = radlab_synth::CaseSpec {
         shape: [160, 256, 256],
-        spacing: [2.5, 1.8, 1.8],
+        spacing: radlab_synth::Spacing::new(2.5, 1.8, 1.8),
         ..radlab_synth::CaseSpec::sample(7)
     };
     let case = radlab_synth::generate_case(&spec);

@@ -30,11 +30,22 @@ fn main() {
         let (pa, pb) = (surface_points(a.view()), surface_points(b.view()));
         let t_surface = t.elapsed();
         let t = Instant::now();
-        let d = directed_surface_distances(a.view(), b.view(), spacing).unwrap();
+        let d = directed_surface_distances(
+            a.view(),
+            b.view(),
+            radlab_metrics::Spacing::from_zyx(spacing),
+        )
+        .unwrap();
         let t_directed = t.elapsed();
 
         let t = Instant::now();
-        let m = surface_metrics(a.view(), b.view(), spacing, 1.0).unwrap();
+        let m = surface_metrics(
+            a.view(),
+            b.view(),
+            radlab_metrics::Spacing::from_zyx(spacing),
+            1.0,
+        )
+        .unwrap();
         let t_all = t.elapsed();
         println!(
             "surfaces {} + {} points in {t_surface:?}; one direction ({} distances) {t_directed:?}; all metrics {t_all:?}: hd95 {:.6} hausdorff {:.6} assd {:.6}",

@@ -36,6 +36,7 @@
 //! assert_eq!(curve.score(&LUNA16), 1.0);
 //! ```
 
+use crate::Spacing;
 use ndarray::ArrayView3;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -115,7 +116,7 @@ pub enum CandidatePosition {
 /// p[[1, 1, 1]] = 0.9;
 /// p[[1, 1, 2]] = 0.6;
 /// p[[2, 3, 3]] = 0.7;
-/// let c = candidates_from_probability(p.view(), 0.5, [2.0, 1.0, 1.0],
+/// let c = candidates_from_probability(p.view(), 0.5, radlab_metrics::Spacing::new(2.0, 1.0, 1.0),
 ///     Connectivity::TwentySix, CandidatePosition::Peak, 0).unwrap();
 /// assert_eq!(c.len(), 2);
 /// assert_eq!((c[0].voxel, c[0].score), ([1, 1, 1], 0.8999999761581421));
@@ -124,7 +125,7 @@ pub enum CandidatePosition {
 pub fn candidates_from_probability(
     probability: ArrayView3<'_, f32>,
     threshold: f32,
-    spacing: [f64; 3],
+    spacing: Spacing,
     connectivity: Connectivity,
     position: CandidatePosition,
     scan: usize,
@@ -153,9 +154,9 @@ pub fn candidates_from_probability(
             };
             let position_mm = match position {
                 CandidatePosition::Peak => [
-                    voxel[0] as f64 * spacing[0],
-                    voxel[1] as f64 * spacing[1],
-                    voxel[2] as f64 * spacing[2],
+                    voxel[0] as f64 * spacing.z,
+                    voxel[1] as f64 * spacing.y,
+                    voxel[2] as f64 * spacing.x,
                 ],
                 CandidatePosition::Centroid => c.centroid_mm,
             };
@@ -175,7 +176,7 @@ pub fn candidates_from_probability(
 /// of the same volume.
 pub fn lesions_from_labels(
     labels: ArrayView3<'_, u32>,
-    spacing: [f64; 3],
+    spacing: Spacing,
     scan: usize,
 ) -> Vec<Lesion> {
     let mut acc: std::collections::BTreeMap<u32, (usize, [f64; 3])> = Default::default();
@@ -188,7 +189,7 @@ pub fn lesions_from_labels(
             e.1[2] += x as f64;
         }
     }
-    let voxel = spacing[0] * spacing[1] * spacing[2];
+    let voxel = spacing.z * spacing.y * spacing.x;
     acc.into_iter()
         .map(|(label, (n, s))| {
             let volume = n as f64 * voxel;
@@ -196,9 +197,9 @@ pub fn lesions_from_labels(
                 scan,
                 label,
                 center_mm: [
-                    s[0] / n as f64 * spacing[0],
-                    s[1] / n as f64 * spacing[1],
-                    s[2] / n as f64 * spacing[2],
+                    s[0] / n as f64 * spacing.z,
+                    s[1] / n as f64 * spacing.y,
+                    s[2] / n as f64 * spacing.x,
                 ],
                 radius_mm: (3.0 * volume / (4.0 * std::f64::consts::PI)).cbrt(),
             }

@@ -22,6 +22,9 @@ mod nearest;
 pub mod segmentation;
 pub mod stats;
 
+/// Voxel spacing `[z, y, x]` in mm, as every volume metric takes it.
+pub use radlab_geometry::Spacing;
+
 /// What can go wrong computing a metric.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MetricError {

@@ -17,6 +17,7 @@
 //! surface points is z, then y, then x: the answers of the last few queries
 //! are near the next one, and the best of them starts the search with a
 //! tight bound.
+use crate::Spacing;
 use rayon::prelude::*;
 
 /// Points per leaf.
@@ -47,12 +48,12 @@ pub(crate) struct LatticeTree {
 impl LatticeTree {
     /// Builds the tree over `points` (`[z, y, x]` indices; must not be
     /// empty) with `spacing` in mm per axis.
-    pub(crate) fn new(points: &[[u32; 3]], spacing: [f64; 3]) -> Self {
+    pub(crate) fn new(points: &[[u32; 3]], spacing: Spacing) -> Self {
         let mut pts: Vec<[i32; 3]> = points
             .iter()
             .map(|p| [p[0] as i32, p[1] as i32, p[2] as i32])
             .collect();
-        let weight = spacing.map(|s| s * s);
+        let weight = spacing.zyx().map(|s| s * s);
         let mut nodes = vec![Node {
             lo: [0; 3],
             hi: [0; 3],
@@ -76,7 +77,7 @@ impl LatticeTree {
             if part.len() <= LEAF {
                 continue;
             }
-            let extent = |a: usize| f64::from(hi[a] - lo[a]) * spacing[a];
+            let extent = |a: usize| f64::from(hi[a] - lo[a]) * spacing.along(a);
             let axis = (0..3)
                 .max_by(|&a, &b| extent(a).total_cmp(&extent(b)))
                 .unwrap_or(0);
@@ -206,7 +207,7 @@ mod tests {
             let to: Vec<[u32; 3]> = to.into_iter().map(|(z, y, x)| [z, y, x]).collect();
             let from: Vec<[u32; 3]> = from.into_iter().map(|(z, y, x)| [z, y, x]).collect();
             let s = [sz, sy, sx];
-            let tree = LatticeTree::new(&to, s);
+            let tree = LatticeTree::new(&to, crate::Spacing::from_zyx(s));
             let got = tree.distances(&from);
             for (p, g) in from.iter().zip(&got) {
                 let want = to

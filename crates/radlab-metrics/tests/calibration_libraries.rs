@@ -15,7 +15,7 @@
 
 use ndarray::Array2;
 use radlab_metrics::calibration::{
-    Binning, EdgeRule, Reduction, Spacing, Target, calibration_error, confidence_sets,
+    BinSpacing, Binning, EdgeRule, Reduction, Target, calibration_error, confidence_sets,
     fit_temperature, reliability, softmax,
 };
 use serde_json::Value;
@@ -80,8 +80,8 @@ fn multiclass(doc: &Value) -> (Array2<f64>, Vec<usize>) {
 /// sklearn's `prob_true` / `prob_pred`: the non-empty bins, right-closed.
 fn check_sklearn(conf: &[f64], outcome: &[f64], curves: &Value, what: &str) {
     for (strategy, spacing) in [
-        ("uniform", Spacing::EqualWidth),
-        ("quantile", Spacing::EqualMass),
+        ("uniform", BinSpacing::EqualWidth),
+        ("quantile", BinSpacing::EqualMass),
     ] {
         let b = reliability(
             conf,

@@ -83,7 +83,7 @@ fn candidates_hits_and_froc_agree_with_monai() {
             let cands = candidates_from_probability(
                 prob.view(),
                 threshold,
-                [1.0, 1.0, 1.0],
+                radlab_metrics::Spacing::new(1.0, 1.0, 1.0),
                 Connectivity::TwentySix,
                 CandidatePosition::Peak,
                 s,
@@ -107,7 +107,11 @@ fn candidates_hits_and_froc_agree_with_monai() {
             }
 
             // Hits inside the mask: MONAI's false positives, in candidate order.
-            let lesions = lesions_from_labels(labels.view(), [1.0; 3], s);
+            let lesions = lesions_from_labels(
+                labels.view(),
+                radlab_metrics::Spacing::from_zyx([1.0; 3]),
+                s,
+            );
             let hits = assign(&cands, &lesions, HitRule::InsideMask, Some(labels.view())).unwrap();
             let scores: Vec<f64> = cands.iter().map(|c| c.score).collect();
             let r = ScanResult::from_hits(&scores, &hits, lesions.len()).unwrap();

@@ -69,7 +69,13 @@ fn every_case_agrees_with_monai() {
         if c.get("hd95").is_none() {
             continue;
         }
-        let m = surface_metrics(p.view(), r.view(), spacing, value(&c["tolerance_mm"])).unwrap();
+        let m = surface_metrics(
+            p.view(),
+            r.view(),
+            radlab_metrics::Spacing::from_zyx(spacing),
+            value(&c["tolerance_mm"]),
+        )
+        .unwrap();
         for (key, ours) in [
             ("hausdorff", m.hausdorff),
             ("hd95", m.hd95),

@@ -8,11 +8,11 @@
 //! de-identification lab; one option burns identifying text into the pixels.
 //!
 //! Everything comes from a seed: the same seed gives the same bytes.
-//! Arrays are `[z, y, x]`, spacing `(z, y, x)` in mm, positions LPS mm.
+//! Arrays are `[z, y, x]`, spacing a [`Spacing`] in mm, positions LPS mm.
 //!
 //! ```
-//! use radlab_synth::{CaseSpec, generate_case};
-//! let spec = CaseSpec { shape: [8, 48, 48], spacing: [5.0, 7.0, 7.0], ..CaseSpec::sample(1) };
+//! use radlab_synth::{CaseSpec, Spacing, generate_case};
+//! let spec = CaseSpec { shape: [8, 48, 48], spacing: Spacing::new(5.0, 7.0, 7.0), ..CaseSpec::sample(1) };
 //! let case = generate_case(&spec);
 //! assert_eq!(case.phantom.hu.shape(), &[8, 48, 48]);
 //! ```
@@ -29,6 +29,8 @@ use serde::Serialize;
 
 pub use identity::Identity;
 pub use phantom::{Nodule, NoduleKind, Phantom, PhantomSpec};
+/// Voxel spacing `[z, y, x]` in mm, as the generated cases carry it.
+pub use radlab_geometry::Spacing;
 pub use vendor::{VENDORS, Vendor};
 
 /// Errors while writing synthetic data.
@@ -59,8 +61,8 @@ pub struct CaseSpec {
     pub seed: u64,
     /// Grid shape `[z, y, x]`.
     pub shape: [usize; 3],
-    /// Spacing `(z, y, x)` in mm.
-    pub spacing: [f64; 3],
+    /// Voxel spacing, mm.
+    pub spacing: Spacing,
     /// Index into [`VENDORS`].
     pub vendor: usize,
     /// Number of nodules.
@@ -80,7 +82,7 @@ impl CaseSpec {
             id: format!("case-{seed:03}"),
             seed,
             shape: [64, 192, 192],
-            spacing: [2.5, 1.8, 1.8],
+            spacing: Spacing::new(2.5, 1.8, 1.8),
             vendor: (seed as usize + 2) % VENDORS.len(),
             nodules: 3,
             sex: if seed % 2 == 0 { "M" } else { "F" },
@@ -134,8 +136,8 @@ pub struct CaseRecord<'a> {
     pub vendor: &'a Vendor,
     /// LPS position of voxel `[0, 0, 0]`, mm.
     pub origin_mm: [f64; 3],
-    /// Spacing `(z, y, x)`, mm.
-    pub spacing_mm: [f64; 3],
+    /// Voxel spacing, mm.
+    pub spacing_mm: Spacing,
     /// Ground-truth nodules.
     pub nodules: &'a [Nodule],
     /// The identifying values written into the headers (all invented).
@@ -207,8 +209,8 @@ pub fn write_case(case: &Case, dir: &Path) -> Result<Vec<PathBuf>, SynthError> {
 pub struct CaseTruth {
     /// Nodules (centres in LPS mm and as `[z, y, x]` voxel indices).
     pub nodules: Vec<Nodule>,
-    /// Spacing `(z, y, x)` in mm.
-    pub spacing_mm: [f64; 3],
+    /// Voxel spacing, mm.
+    pub spacing_mm: Spacing,
     /// LPS position of voxel `[0, 0, 0]`, mm.
     pub origin_mm: [f64; 3],
     /// The label mask file, relative to the case folder.

@@ -6,6 +6,7 @@
 //! `(sz, sy, sx)`; the grid is centred on the origin of patient space.
 
 use ndarray::{Array3, Axis};
+use radlab_geometry::Spacing;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -48,8 +49,8 @@ pub struct PhantomSpec {
     pub seed: u64,
     /// Grid shape `[z, y, x]`.
     pub shape: [usize; 3],
-    /// Spacing `(z, y, x)` in mm.
-    pub spacing: [f64; 3],
+    /// Voxel spacing, mm.
+    pub spacing: Spacing,
     /// Number of nodules.
     pub nodules: usize,
 }
@@ -65,8 +66,8 @@ pub struct Phantom {
     pub nodules: Vec<Nodule>,
     /// LPS position of voxel `[0, 0, 0]`, mm.
     pub origin: [f64; 3],
-    /// Spacing `(z, y, x)` in mm.
-    pub spacing: [f64; 3],
+    /// Voxel spacing, mm.
+    pub spacing: Spacing,
 }
 
 struct Vessel {
@@ -319,7 +320,7 @@ fn blur_axis(a: &mut Array3<f32>, axis: usize, sigma: f64) {
 /// Generate a phantom deterministically from `spec` and a vendor profile.
 pub fn generate(spec: &PhantomSpec, vendor: &Vendor) -> Phantom {
     let [nz, ny, nx] = spec.shape;
-    let [sz, sy, sx] = spec.spacing;
+    let [sz, sy, sx] = spec.spacing.zyx();
     let origin = [
         -((nx as f64 - 1.0) / 2.0) * sx,
         -((ny as f64 - 1.0) / 2.0) * sy,

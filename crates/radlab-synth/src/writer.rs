@@ -244,12 +244,7 @@ pub fn write_series(
             ));
             put(&mut o, tags::PATIENT_AGE, VR::AS, id.age_string());
             put(&mut o, tags::BODY_PART_EXAMINED, VR::CS, "CHEST");
-            put(
-                &mut o,
-                tags::SLICE_THICKNESS,
-                VR::DS,
-                ds(phantom.spacing[0]),
-            );
+            put(&mut o, tags::SLICE_THICKNESS, VR::DS, ds(phantom.spacing.z));
             put(&mut o, tags::KVP, VR::DS, ds(v.kvp));
             put(
                 &mut o,
@@ -284,7 +279,7 @@ pub fn write_series(
             let p = [
                 phantom.origin[0],
                 phantom.origin[1],
-                phantom.origin[2] + z as f64 * phantom.spacing[0],
+                phantom.origin[2] + z as f64 * phantom.spacing.z,
             ];
             put_multi(
                 &mut o,
@@ -336,7 +331,7 @@ pub fn write_series(
                 &mut o,
                 tags::PIXEL_SPACING,
                 VR::DS,
-                &[ds(phantom.spacing[1]), ds(phantom.spacing[2])],
+                &[ds(phantom.spacing.y), ds(phantom.spacing.x)],
             );
             put(
                 &mut o,

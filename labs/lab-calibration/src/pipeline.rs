@@ -12,7 +12,7 @@ use ndarray::{Array2, Axis};
 use radlab_charts::{Chart, Series, write_chart};
 use radlab_labkit as kit;
 use radlab_metrics::calibration::{
-    Bin, Binning, Bootstrap, EdgeRule, Reduction, Spacing, Target, brier, calibration_error,
+    Bin, BinSpacing, Binning, Bootstrap, EdgeRule, Reduction, Target, brier, calibration_error,
     calibration_error_ci, confidence_sets, fit_platt, fit_temperature, nll, reliability,
 };
 use radlab_metrics::classification::sigmoid;
@@ -245,7 +245,7 @@ fn scores(
     )?;
     let ace_binning = Binning {
         bins: b.bins,
-        spacing: Spacing::EqualMass,
+        spacing: BinSpacing::EqualMass,
         edge: EdgeRule::LeftClosed,
     };
     let sets = confidence_sets(probs.view(), labels, Target::TopLabel)?;

@@ -25,7 +25,7 @@ pub mod reference {
     use super::*;
     use ndarray::Array2;
     use radlab_metrics::calibration::{
-        Binning, EdgeRule, Reduction, Spacing, fit_temperature, reduce, reliability,
+        BinSpacing, Binning, EdgeRule, Reduction, fit_temperature, reduce, reliability,
     };
     use radlab_metrics::classification::sigmoid;
 
@@ -70,7 +70,7 @@ pub mod reference {
             &outcomes(correct),
             &Binning {
                 bins,
-                spacing: Spacing::EqualMass,
+                spacing: BinSpacing::EqualMass,
                 edge: EdgeRule::LeftClosed,
             },
         )

@@ -108,7 +108,7 @@ fn print_report(r: &Report) {
     println!("  shape [z, y, x]       {:?}", r.shape);
     println!(
         "  spacing [z, y, x] mm  [{:.4}, {:.4}, {:.4}]",
-        r.spacing_mm[0], r.spacing_mm[1], r.spacing_mm[2]
+        r.spacing_mm.z, r.spacing_mm.y, r.spacing_mm.x
     );
     println!(
         "  origin (x, y, z) LPS  ({:.2}, {:.2}, {:.2}) mm",

@@ -93,7 +93,7 @@ pub struct Report {
     pub series_uid: String,
     pub modality: String,
     pub shape: [usize; 3],
-    pub spacing_mm: [f64; 3],
+    pub spacing_mm: radlab_dicom::Spacing,
     pub origin: [f64; 3],
     pub row_dir: [f64; 3],
     pub col_dir: [f64; 3],
@@ -137,7 +137,7 @@ fn classify_series(vol: &Volume, load: &mut Loader<'_>) -> Result<Result<Classif
     let trained = model.card().preprocessing.spacing_mm.clone();
     let mut notes = Vec::new();
     if let Some(&t) = trained.first() {
-        let here = vol.spacing[1].max(vol.spacing[2]);
+        let here = vol.spacing.y.max(vol.spacing.x);
         if (here - t).abs() > 0.2 * t {
             notes.push(format!(
                 "the classifier was trained at {t} mm in plane; this series is {here:.2} mm, so read its output with care (resample first for real use)"
@@ -266,7 +266,7 @@ fn mask_info(input: &Path, vol: &Volume) -> Option<MaskInfo> {
     for &l in labels.iter() {
         counts[l as usize] += 1;
     }
-    let voxel_mm3 = vol.spacing.iter().product::<f64>();
+    let voxel_mm3 = vol.spacing.voxel_volume_mm3();
     let per: Vec<(u8, usize)> = (1..=255u8)
         .filter(|&l| counts[l as usize] > 0)
         .map(|l| (l, counts[l as usize]))

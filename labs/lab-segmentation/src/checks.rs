@@ -172,7 +172,7 @@ fn sample_mask() -> &'static Option<(Array3<bool>, [f64; 3])> {
         let dir = radlab_labkit::sample_data_dir().join("case-001");
         let truth = radlab_synth::CaseTruth::read(&dir).ok()?;
         let l = truth.read_labels(&dir).ok()?;
-        Some((l.mapv(|v| v > 0), truth.spacing_mm))
+        Some((l.mapv(|v| v > 0), truth.spacing_mm.zyx()))
     })
 }
 

@@ -37,7 +37,7 @@ pub struct CaseRow {
     pub id: String,
     pub source: String,
     pub shape: [usize; 3],
-    pub spacing_mm: [f64; 3],
+    pub spacing_mm: radlab_dicom::Spacing,
     pub reference_voxels: u64,
     pub predicted_voxels: u64,
     pub reference_lesions: usize,
@@ -122,7 +122,7 @@ struct Cleaned {
 fn remove_small(
     mask: &ndarray::Array3<bool>,
     reference: ArrayView3<bool>,
-    spacing: [f64; 3],
+    spacing: radlab_dicom::Spacing,
     min_mm3: f64,
 ) -> Result<Cleaned> {
     let p = remove_small_components(mask.view(), Connectivity::TwentySix, spacing, min_mm3)?;
@@ -188,7 +188,7 @@ pub fn run(
         .collect();
     let want = card.preprocessing.spacing_mm.clone();
     for s in scans {
-        if want.len() == 3 && (0..3).any(|a| (s.spacing[a] - want[a]).abs() > 0.1 * want[a]) {
+        if want.len() == 3 && (0..3).any(|a| (s.spacing.along(a) - want[a]).abs() > 0.1 * want[a]) {
             warnings.push(format!(
                 "{}: spacing {:?} mm differs from the model's training spacing {:?} mm; the model runs on the native grid and may do worse",
                 s.id, s.spacing, want
@@ -245,7 +245,8 @@ pub fn run(
             let d = radlab_grade::quietly(|| {
                 (t.dice)(pred.view(), reference.view(), EmptyPolicy::BothEmptyNan)
             });
-            let h = radlab_grade::quietly(|| (t.hd95)(pred.view(), reference.view(), s.spacing));
+            let h =
+                radlab_grade::quietly(|| (t.hd95)(pred.view(), reference.view(), s.spacing.zyx()));
             let agrees = d.is_some_and(|d| same(d, counts.dice(EmptyPolicy::BothEmptyNan)))
                 && h.is_some_and(|h| same(h, surf.hd95));
             Mine {

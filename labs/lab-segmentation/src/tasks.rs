@@ -31,8 +31,13 @@ pub mod reference {
 
     /// HD95 from the exact distance transform; NaN on bad input.
     pub fn hd95(pred: ArrayView3<bool>, reference: ArrayView3<bool>, spacing: [f64; 3]) -> f64 {
-        surface_metrics(pred, reference, spacing, 1.0)
-            .map(|m| m.hd95)
-            .unwrap_or(f64::NAN)
+        surface_metrics(
+            pred,
+            reference,
+            radlab_dicom::Spacing::from_zyx(spacing),
+            1.0,
+        )
+        .map(|m| m.hd95)
+        .unwrap_or(f64::NAN)
     }
 }

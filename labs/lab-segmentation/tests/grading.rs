@@ -43,7 +43,9 @@ fn hd95_voxels(p: ArrayView3<bool>, r: ArrayView3<bool>, _: [f64; 3]) -> f64 {
 
 /// The maximum reported as HD95.
 fn hd95_is_max(p: ArrayView3<bool>, r: ArrayView3<bool>, s: [f64; 3]) -> f64 {
-    surface_metrics(p, r, s, 1.0).unwrap().hausdorff
+    surface_metrics(p, r, radlab_dicom::Spacing::from_zyx(s), 1.0)
+        .unwrap()
+        .hausdorff
 }
 
 /// One direction only (prediction to reference).
@@ -52,7 +54,10 @@ fn hd95_one_direction(p: ArrayView3<bool>, r: ArrayView3<bool>, s: [f64; 3]) -> 
     if !full.is_finite() {
         return full;
     }
-    percentile(&directed_surface_distances(p, r, s).unwrap(), 95.0)
+    percentile(
+        &directed_surface_distances(p, r, radlab_dicom::Spacing::from_zyx(s)).unwrap(),
+        95.0,
+    )
 }
 
 /// Spacing read as (x, y, z).

@@ -94,7 +94,7 @@ fn print_report(r: &Report) {
     println!("input: {}", r.input);
     println!(
         "volume [z, y, x] = {:?}, spacing (z, y, x) = [{:.3}, {:.3}, {:.3}] mm",
-        r.shape, r.spacing_mm[0], r.spacing_mm[1], r.spacing_mm[2]
+        r.shape, r.spacing_mm.z, r.spacing_mm.y, r.spacing_mm.x
     );
     if let Some((c, w)) = r.header_window {
         println!("header window (first of the stored values): center {c}, width {w}");
@@ -148,7 +148,7 @@ fn print_report(r: &Report) {
     let s = &r.resampled;
     println!(
         "Resampled to {:.2} mm isotropic (trilinear): {:?} -> {:?}; extent {:.1} x {:.1} x {:.1} mm -> {:.1} x {:.1} x {:.1} mm",
-        s.to_spacing_mm[0],
+        s.to_spacing_mm.z,
         s.from_shape,
         s.to_shape,
         s.extent_mm_before[0],

@@ -82,8 +82,8 @@ pub struct FunctionComparison {
 
 #[derive(Serialize)]
 pub struct Resampled {
-    pub from_spacing_mm: [f64; 3],
-    pub to_spacing_mm: [f64; 3],
+    pub from_spacing_mm: radlab_dicom::Spacing,
+    pub to_spacing_mm: radlab_dicom::Spacing,
     pub from_shape: [usize; 3],
     pub to_shape: [usize; 3],
     pub extent_mm_before: [f64; 3],
@@ -96,7 +96,7 @@ pub struct Report {
     pub input: String,
     pub modality: String,
     pub shape: [usize; 3],
-    pub spacing_mm: [f64; 3],
+    pub spacing_mm: radlab_dicom::Spacing,
     pub header_window: Option<(f64, f64)>,
     pub windows: Vec<WindowRow>,
     pub linear_vs_linear_exact: FunctionComparison,
@@ -235,15 +235,11 @@ pub fn run(args: &Options, load: &mut Loader<'_>) -> Result<Report> {
         examples,
     };
 
-    let target = [args.isotropic; 3];
+    let target = radlab_dicom::Spacing::isotropic(args.isotropic);
     let iso = radlab_imaging::resample::resample_volume(&vol, target)?.voxels;
     let iso_shape = [iso.shape()[0], iso.shape()[1], iso.shape()[2]];
-    let extent = |s: [usize; 3], sp: [f64; 3]| {
-        [
-            s[0] as f64 * sp[0],
-            s[1] as f64 * sp[1],
-            s[2] as f64 * sp[2],
-        ]
+    let extent = |s: [usize; 3], sp: radlab_dicom::Spacing| {
+        [s[0] as f64 * sp.z, s[1] as f64 * sp.y, s[2] as f64 * sp.x]
     };
     let resampled = Resampled {
         from_spacing_mm: vol.spacing,

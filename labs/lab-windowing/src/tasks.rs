@@ -64,7 +64,11 @@ pub mod reference {
         spacing: [f64; 3],
         target: [f64; 3],
     ) -> Array3<u8> {
-        radlab_imaging::resample::resample_nearest(labels, spacing, target)
-            .unwrap_or_else(|_| Array3::zeros((0, 0, 0)))
+        radlab_imaging::resample::resample_nearest(
+            labels,
+            radlab_dicom::Spacing::from_zyx(spacing),
+            radlab_dicom::Spacing::from_zyx(target),
+        )
+        .unwrap_or_else(|_| Array3::zeros((0, 0, 0)))
     }
 }

@@ -63,7 +63,12 @@ fn preset_stroke_as_brain(f: Finding) -> &'static str {
 /// Trilinear interpolation of a label mask, rounded back to integers.
 fn resample_trilinear(l: ArrayView3<u8>, s: [f64; 3], t: [f64; 3]) -> Array3<u8> {
     let f = l.mapv(f32::from);
-    let r = radlab_imaging::resample::resample_linear(f.view(), s, t).unwrap();
+    let r = radlab_imaging::resample::resample_linear(
+        f.view(),
+        radlab_dicom::Spacing::from_zyx(s),
+        radlab_dicom::Spacing::from_zyx(t),
+    )
+    .unwrap();
     r.mapv(|v| v.round() as u8)
 }
 

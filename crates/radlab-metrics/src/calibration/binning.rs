@@ -10,7 +10,7 @@ use crate::MetricError;
 
 /// Where bin edges lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Spacing {
+pub enum BinSpacing {
     /// Edges `k / n` (numpy's `linspace`).
     EqualWidth,
     /// Edges at the `k / n` quantiles of the confidences (numpy's linear
@@ -37,7 +37,7 @@ pub struct Binning {
     /// Number of bins (the extra bin of [`EdgeRule::LeftClosedExtraBin`] not counted).
     pub bins: usize,
     /// Equal width or equal mass.
-    pub spacing: Spacing,
+    pub spacing: BinSpacing,
     /// Edge rule.
     pub edge: EdgeRule,
 }
@@ -47,7 +47,7 @@ impl Binning {
     pub fn equal_width(bins: usize, edge: EdgeRule) -> Binning {
         Binning {
             bins,
-            spacing: Spacing::EqualWidth,
+            spacing: BinSpacing::EqualWidth,
             edge,
         }
     }
@@ -84,13 +84,13 @@ pub struct Bin {
 pub fn edges(conf: &[f64], binning: &Binning) -> Vec<f64> {
     let n = binning.bins;
     match binning.spacing {
-        Spacing::EqualWidth => {
+        BinSpacing::EqualWidth => {
             let step = 1.0 / n as f64;
             let mut e: Vec<f64> = (0..=n).map(|k| k as f64 * step).collect();
             e[n] = 1.0;
             e
         }
-        Spacing::EqualMass => {
+        BinSpacing::EqualMass => {
             let mut sorted = conf.to_vec();
             sorted.sort_by(f64::total_cmp);
             let mut e: Vec<f64> = (0..=n)
@@ -239,7 +239,7 @@ pub fn reliability(
     }
     let e = edges(conf, binning);
     let slots = binning.bins + usize::from(binning.edge == EdgeRule::LeftClosedExtraBin);
-    let equal_width = binning.spacing == Spacing::EqualWidth;
+    let equal_width = binning.spacing == BinSpacing::EqualWidth;
     let lookup = EqualWidthLookup::new(&e);
     let accumulate = |c: &[f64], o: &[f64]| match (equal_width, binning.edge) {
         (true, EdgeRule::RightClosed) => {

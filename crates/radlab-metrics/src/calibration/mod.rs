@@ -201,7 +201,7 @@ mod tests {
                     Binning::equal_width(15, EdgeRule::LeftClosedExtraBin),
                     Binning {
                         bins: 10,
-                        spacing: Spacing::EqualMass,
+                        spacing: BinSpacing::EqualMass,
                         edge: EdgeRule::RightClosed,
                     },
                 ] {

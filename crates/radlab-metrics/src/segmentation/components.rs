@@ -1,6 +1,7 @@
 //! Connected components of a mask, and the post-processing step that removes
 //! the small ones.
 
+use crate::Spacing;
 use ndarray::{Array3, ArrayView3};
 use serde::Serialize;
 
@@ -66,7 +67,7 @@ pub struct Component {
 pub fn components(
     mask: ArrayView3<'_, bool>,
     connectivity: Connectivity,
-    spacing: [f64; 3],
+    spacing: Spacing,
     probability: Option<ArrayView3<'_, f32>>,
 ) -> Result<(Array3<u32>, Vec<Component>), MetricError> {
     check_spacing(spacing)?;
@@ -118,9 +119,9 @@ pub fn components(
                 out.push(Component {
                     label,
                     voxels: n,
-                    volume_mm3: n as f64 * spacing[0] * spacing[1] * spacing[2],
+                    volume_mm3: n as f64 * spacing.z * spacing.y * spacing.x,
                     centroid_voxel: c,
-                    centroid_mm: [c[0] * spacing[0], c[1] * spacing[1], c[2] * spacing[2]],
+                    centroid_mm: [c[0] * spacing.z, c[1] * spacing.y, c[2] * spacing.x],
                     max_probability: if probability.is_some() {
                         pmax
                     } else {
@@ -156,14 +157,14 @@ pub struct Pruned {
 /// m[[0, 0, 0]] = true; // 1 mm³
 /// m[[0, 2, 2]] = true; // 2 mm³ with its neighbour
 /// m[[0, 2, 3]] = true;
-/// let p = remove_small_components(m.view(), Connectivity::TwentySix, [1.0; 3], 2.0).unwrap();
+/// let p = remove_small_components(m.view(), Connectivity::TwentySix, radlab_metrics::Spacing::isotropic(1.0), 2.0).unwrap();
 /// assert_eq!((p.stay.len(), p.removed.len()), (1, 1));
 /// assert!(!p.kept[[0, 0, 0]] && p.kept[[0, 2, 2]]);
 /// ```
 pub fn remove_small_components(
     mask: ArrayView3<'_, bool>,
     connectivity: Connectivity,
-    spacing: [f64; 3],
+    spacing: Spacing,
     min_mm3: f64,
 ) -> Result<Pruned, MetricError> {
     if !(min_mm3.is_finite() && min_mm3 >= 0.0) {

@@ -1,6 +1,7 @@
 //! The exact Euclidean distance transform (Felzenszwalb and Huttenlocher:
 //! separable, one pass per axis on squared distances), in mm.
 
+use crate::Spacing;
 use ndarray::{Array3, ArrayView3, Axis};
 use rayon::prelude::*;
 
@@ -65,12 +66,12 @@ fn edt_1d(f: &mut [f64], step: f64, v: &mut Vec<usize>, z: &mut Vec<f64>, out: &
 /// use ndarray::Array3;
 /// let mut m = Array3::from_elem((1, 1, 5), false);
 /// m[[0, 0, 0]] = true;
-/// let d = radlab_metrics::segmentation::distance_to(m.view(), [1.0, 1.0, 0.5]).unwrap();
+/// let d = radlab_metrics::segmentation::distance_to(m.view(), radlab_metrics::Spacing::new(1.0, 1.0, 0.5)).unwrap();
 /// assert_eq!(d[[0, 0, 4]], 2.0);
 /// ```
 pub fn distance_to(
     mask: ArrayView3<'_, bool>,
-    spacing: [f64; 3],
+    spacing: Spacing,
 ) -> Result<Array3<f64>, MetricError> {
     let mut d = squared_distance_to(mask, spacing)?;
     d.mapv_inplace(f64::sqrt);
@@ -115,7 +116,7 @@ fn envelope_along_rows(mut view: ndarray::ArrayViewMut2<'_, f64>, step: f64, s: 
 /// order rather than with a stride of a row or a whole plane.
 fn squared_distance_to(
     mask: ArrayView3<'_, bool>,
-    spacing: [f64; 3],
+    spacing: Spacing,
 ) -> Result<Array3<f64>, MetricError> {
     check_spacing(spacing)?;
     let (nz, ny, nx) = mask.dim();
@@ -124,7 +125,7 @@ fn squared_distance_to(
         return Ok(d);
     }
     // Pass 1: along x.
-    let sx = spacing[2];
+    let sx = spacing.x;
     d.axis_iter_mut(Axis(0))
         .into_par_iter()
         .zip(mask.axis_iter(Axis(0)).into_par_iter())
@@ -158,13 +159,13 @@ fn squared_distance_to(
     d.axis_iter_mut(Axis(0))
         .into_par_iter()
         .for_each_init(Scratch::default, |scratch, plane| {
-            envelope_along_rows(plane, spacing[1], scratch)
+            envelope_along_rows(plane, spacing.y, scratch)
         });
     // Pass 3: along z, slab by slab ([z, x] at one y).
     d.axis_iter_mut(Axis(1))
         .into_par_iter()
         .for_each_init(Scratch::default, |scratch, slab| {
-            envelope_along_rows(slab, spacing[0], scratch)
+            envelope_along_rows(slab, spacing.z, scratch)
         });
     Ok(d)
 }

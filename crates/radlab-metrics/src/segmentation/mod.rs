@@ -6,6 +6,7 @@
 //! exact Euclidean distance transform ([`distance_to`]) for whole volumes.
 
 use crate::MetricError;
+use crate::Spacing;
 
 mod components;
 mod distance;
@@ -28,8 +29,8 @@ fn same_shape(a: &[usize], b: &[usize]) -> Result<(), MetricError> {
     Ok(())
 }
 
-fn check_spacing(spacing: [f64; 3]) -> Result<(), MetricError> {
-    if spacing.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+fn check_spacing(spacing: Spacing) -> Result<(), MetricError> {
+    if !spacing.is_positive() {
         return Err(MetricError::Undefined(format!(
             "spacing must be positive and finite, got {spacing:?} (z, y, x mm)"
         )));
@@ -43,7 +44,7 @@ mod tests {
     use ndarray::{Array3, ArrayView3, Zip};
     use proptest::prelude::*;
 
-    fn brute_distance(mask: &Array3<bool>, spacing: [f64; 3]) -> Array3<f64> {
+    fn brute_distance(mask: &Array3<bool>, spacing: Spacing) -> Array3<f64> {
         let pts: Vec<[usize; 3]> = mask
             .indexed_iter()
             .filter(|(_, m)| **m)
@@ -53,9 +54,9 @@ mod tests {
             pts.iter()
                 .map(|p| {
                     let d = [
-                        (p[0] as f64 - z as f64) * spacing[0],
-                        (p[1] as f64 - y as f64) * spacing[1],
-                        (p[2] as f64 - x as f64) * spacing[2],
+                        (p[0] as f64 - z as f64) * spacing.z,
+                        (p[1] as f64 - y as f64) * spacing.y,
+                        (p[2] as f64 - x as f64) * spacing.x,
                     ];
                     (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
                 })
@@ -124,10 +125,10 @@ mod tests {
                 }
             }
             let s = [sz, sy, sx];
-            let got = directed_surface_distances(a.view(), b.view(), s).unwrap();
+            let got = directed_surface_distances(a.view(), b.view(), crate::Spacing::from_zyx(s)).unwrap();
             let (sa, sb) = (surface(a.view()), surface(b.view()));
             let want: Vec<f64> = if sb.iter().any(|&v| v) {
-                let d = brute_distance(&sb, s);
+                let d = brute_distance(&sb, crate::Spacing::from_zyx(s));
                 sa.iter().zip(d.iter()).filter(|(m, _)| **m).map(|(_, &d)| d).collect()
             } else {
                 vec![f64::INFINITY; sa.iter().filter(|&&v| v).count()]
@@ -137,7 +138,7 @@ mod tests {
                 prop_assert!((g.is_infinite() && w.is_infinite()) || (g - w).abs() < 1e-9, "{g} vs {w}");
             }
             // The tree search and the exact distance transform agree.
-            let edt = distance_to(sb.view(), s).unwrap();
+            let edt = distance_to(sb.view(), crate::Spacing::from_zyx(s)).unwrap();
             let via_edt: Vec<f64> = sa.iter().zip(edt.iter()).filter(|(m, _)| **m).map(|(_, &d)| d).collect();
             for (g, e) in got.iter().zip(&via_edt) {
                 prop_assert!((g.is_infinite() && e.is_infinite()) || (g - e).abs() < 1e-9, "{g} vs {e}");
@@ -148,8 +149,8 @@ mod tests {
         fn distance_transform_is_exact(m in mask_strategy(),
                                        sz in 0.3f64..4.0, sy in 0.3f64..4.0, sx in 0.3f64..4.0) {
             let s = [sz, sy, sx];
-            let fast = distance_to(m.view(), s).unwrap();
-            let slow = brute_distance(&m, s);
+            let fast = distance_to(m.view(), crate::Spacing::from_zyx(s)).unwrap();
+            let slow = brute_distance(&m, crate::Spacing::from_zyx(s));
             for (a, b) in fast.iter().zip(slow.iter()) {
                 prop_assert!((a.is_infinite() && b.is_infinite()) || (a - b).abs() < 1e-9, "{a} vs {b}");
             }
@@ -160,10 +161,10 @@ mod tests {
             let (z, y, x) = (a.dim().0.min(b.dim().0), a.dim().1.min(b.dim().1), a.dim().2.min(b.dim().2));
             let (a, b) = (a.slice(ndarray::s![..z, ..y, ..x]), b.slice(ndarray::s![..z, ..y, ..x]));
             let s = [1.5, 0.8, 0.6];
-            let m = surface_metrics(a, b, s, 1.0).unwrap();
+            let m = surface_metrics(a, b, crate::Spacing::from_zyx(s), 1.0).unwrap();
             // The same from the whole arrays, without the bounding-box crop.
-            let da = directed_surface_distances(a, b, s).unwrap();
-            let db = directed_surface_distances(b, a, s).unwrap();
+            let da = directed_surface_distances(a, b, crate::Spacing::from_zyx(s)).unwrap();
+            let db = directed_surface_distances(b, a, crate::Spacing::from_zyx(s)).unwrap();
             if !da.is_empty() && !db.is_empty() {
                 // Positions are measured from the crop's corner: rounding may differ in the last bits.
                 let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
@@ -188,7 +189,7 @@ mod tests {
 
         #[test]
         fn six_connected_labels_are_flood_fills(m in mask_strategy()) {
-            let (labels, comps) = components(m.view(), Connectivity::Six, [1.0; 3], None).unwrap();
+            let (labels, comps) = components(m.view(), Connectivity::Six, crate::Spacing::isotropic(1.0), None).unwrap();
             // Every pair of face neighbours in the mask shares a label; totals add up.
             let (nz, ny, nx) = m.dim();
             for ((z, y, x), &l) in labels.indexed_iter() {
@@ -209,7 +210,7 @@ mod tests {
         a[[0, 0, 0]] = true;
         b[[2, 3, 4]] = true;
         let s = [2.5, 0.7, 0.7];
-        let m = surface_metrics(a.view(), b.view(), s, 1.0).unwrap();
+        let m = surface_metrics(a.view(), b.view(), crate::Spacing::from_zyx(s), 1.0).unwrap();
         let d = ((2.0 * 2.5f64).powi(2) + (3.0 * 0.7f64).powi(2) + (4.0 * 0.7f64).powi(2)).sqrt();
         assert!((m.hausdorff - d).abs() < 1e-12);
         assert!((m.hd95 - d).abs() < 1e-12);
@@ -228,7 +229,7 @@ mod tests {
         }
         let mut b = a.clone();
         b[[0, 0, 59]] = true;
-        let m = surface_metrics(a.view(), b.view(), [1.0; 3], 0.5).unwrap();
+        let m = surface_metrics(a.view(), b.view(), crate::Spacing::isotropic(1.0), 0.5).unwrap();
         assert_eq!(m.hausdorff, 40.0);
         assert!(m.hd95 < m.hausdorff, "{m:?}");
     }
@@ -247,9 +248,9 @@ mod tests {
         assert_eq!(both.dice(EmptyPolicy::BothEmptyOne), 1.0);
         assert_eq!(pred_only.iou(EmptyPolicy::BothEmptyOne), 0.0);
         assert_eq!(nan_mean(&[f64::NAN, 0.5, 1.0]), 0.75);
-        let m = surface_metrics(e.view(), e.view(), [1.0; 3], 1.0).unwrap();
+        let m = surface_metrics(e.view(), e.view(), crate::Spacing::isotropic(1.0), 1.0).unwrap();
         assert!(m.hd95.is_nan());
-        let m = surface_metrics(f.view(), e.view(), [1.0; 3], 1.0).unwrap();
+        let m = surface_metrics(f.view(), e.view(), crate::Spacing::isotropic(1.0), 1.0).unwrap();
         assert!(m.hd95.is_infinite());
     }
 
@@ -259,7 +260,12 @@ mod tests {
         for k in 0..3 {
             m[[k, k, k]] = true;
         }
-        let n = |c| components(m.view(), c, [1.0; 3], None).unwrap().1.len();
+        let n = |c| {
+            components(m.view(), c, crate::Spacing::isotropic(1.0), None)
+                .unwrap()
+                .1
+                .len()
+        };
         assert_eq!(n(Connectivity::Six), 3);
         assert_eq!(n(Connectivity::Eighteen), 3);
         assert_eq!(n(Connectivity::TwentySix), 1);
@@ -268,7 +274,7 @@ mod tests {
         let (_, c) = components(
             m.view(),
             Connectivity::TwentySix,
-            [2.0, 1.0, 1.0],
+            crate::Spacing::new(2.0, 1.0, 1.0),
             Some(p.view()),
         )
         .unwrap();

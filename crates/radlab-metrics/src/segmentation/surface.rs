@@ -1,6 +1,7 @@
 //! Surfaces of masks and the distances between them: Hausdorff, HD95, average
 //! symmetric surface distance, surface Dice, in mm.
 
+use crate::Spacing;
 use ndarray::{Array3, ArrayView3, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -132,7 +133,7 @@ fn push_true(out: &mut Vec<[u32; 3]>, z: u32, y: u32, row: &[bool]) {
 pub fn directed_surface_distances(
     from: ArrayView3<'_, bool>,
     to: ArrayView3<'_, bool>,
-    spacing: [f64; 3],
+    spacing: Spacing,
 ) -> Result<Vec<f64>, MetricError> {
     same_shape(from.shape(), to.shape())?;
     distances_between_points(&surface_points(from), &surface_points(to), spacing)
@@ -148,7 +149,7 @@ pub fn directed_surface_distances(
 fn distances_between_points(
     from: &[[u32; 3]],
     to: &[[u32; 3]],
-    spacing: [f64; 3],
+    spacing: Spacing,
 ) -> Result<Vec<f64>, MetricError> {
     check_spacing(spacing)?;
     if to.is_empty() {
@@ -181,7 +182,7 @@ pub struct SurfaceMetrics {
 pub fn surface_metrics(
     pred: ArrayView3<'_, bool>,
     reference: ArrayView3<'_, bool>,
-    spacing: [f64; 3],
+    spacing: Spacing,
     tolerance_mm: f64,
 ) -> Result<SurfaceMetrics, MetricError> {
     same_shape(pred.shape(), reference.shape())?;
