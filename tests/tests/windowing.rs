@@ -70,8 +70,10 @@ fn sigmoid_hand_computed() {
     assert!(win.apply(-5000.0, 0.0, 255.0) > 0.0);
 }
 
+/// Every path the processor supports (baseline, AVX2, AVX-512) gives the
+/// bytes of the definition, so the paths agree with each other too.
 #[test]
-fn fast_paths_match_the_definition_on_every_int16() {
+fn fast_paths_match_the_definition_on_every_int16_on_every_instruction_set() {
     // Every int16 (the table path) plus halves and odd fractions (the computed path).
     let mut all: Vec<f32> = (i16::MIN..=i16::MAX).map(f32::from).collect();
     all.extend((-3000..3000).map(|i| i as f32 + 0.5));
@@ -106,10 +108,13 @@ fn fast_paths_match_the_definition_on_every_int16() {
             VoiFunction::Sigmoid,
         ] {
             let win = w(c, width, f);
-            let mut out = vec![0u8; all.len()];
-            win.to_u8_slice(&all, &mut out);
-            for (x, o) in all.iter().zip(&out) {
-                assert_eq!(*o, win.to_u8(f64::from(*x)), "{f} c={c} w={width} x={x}");
+            let want: Vec<u8> = all.iter().map(|x| win.to_u8(f64::from(*x))).collect();
+            for isa in radlab_simd::Isa::supported() {
+                let mut out = vec![0u8; all.len()];
+                win.to_u8_slice_on(isa, &all, &mut out);
+                for ((x, o), want) in all.iter().zip(&out).zip(&want) {
+                    assert_eq!(o, want, "{isa}: {f} c={c} w={width} x={x}");
+                }
             }
         }
     }

@@ -29,6 +29,9 @@ struct RunResult {
     times_s: Vec<f64>,
     peak_rss_mb: f64,
     check: BTreeMap<String, f64>,
+    /// radlab's instruction-set path (peers print none).
+    #[serde(default)]
+    isa: Option<String>,
 }
 
 /// How a row is judged.
@@ -39,6 +42,9 @@ enum Goal {
     /// radlab's total must be at most this multiple of its raw ONNX Runtime forwards.
     OverheadRatio(f64),
 }
+
+/// Bytes a row moves, from radlab's check values and the CT series' size.
+type BytesMoved = fn(&BTreeMap<String, f64>, f64) -> f64;
 
 struct Row {
     name: &'static str,
@@ -53,6 +59,11 @@ struct Row {
     whole_process: bool,
     /// Check keys that are measurements, not results.
     not_compared: &'static [&'static str],
+    /// Bytes the row must move through memory at least (read + written),
+    /// from radlab's check values, for rows bound by memory bandwidth.
+    bytes: Option<BytesMoved>,
+    /// Whether radlab's hot loop is dispatched by instruction set.
+    dispatched: bool,
 }
 
 fn rows() -> Vec<Row> {
@@ -64,18 +75,25 @@ fn rows() -> Vec<Row> {
         tolerance,
         whole_process: false,
         not_compared: &[],
+        bytes: None,
+        dispatched: false,
     };
     vec![
-        row(
-            "CT series -> f32 HU volume (uncompressed)",
-            Some("load"),
-            vec![
-                ("pydicom + numpy", "load", false),
-                ("SimpleITK", "load_sitk", false),
-            ],
-            Goal::Seconds(0.150),
-            0.0,
-        ),
+        Row {
+            // The files read (int16) and the f32 volume written.
+            bytes: Some(|c, ct_bytes| ct_bytes + 4.0 * c.get("voxels").copied().unwrap_or(0.0)),
+            dispatched: true,
+            ..row(
+                "CT series -> f32 HU volume (uncompressed)",
+                Some("load"),
+                vec![
+                    ("pydicom + numpy", "load", false),
+                    ("SimpleITK", "load_sitk", false),
+                ],
+                Goal::Seconds(0.150),
+                0.0,
+            )
+        },
         row(
             "same, RLE Lossless slices",
             Some("rle"),
@@ -90,27 +108,40 @@ fn rows() -> Vec<Row> {
             Goal::Seconds(0.030),
             0.0,
         ),
-        row(
-            "window f32 HU -> u8 (lung), into a reused buffer",
-            Some("window"),
-            vec![("numpy, preallocated buffers", "window", false)],
-            Goal::Seconds(0.040),
-            1e-6,
-        ),
-        row(
-            "resample to 1 mm isotropic, trilinear",
-            Some("resample"),
-            vec![("SimpleITK", "resample", false)],
-            Goal::Seconds(0.6),
-            1e-5,
-        ),
-        row(
-            "Dice + IoU, two masks",
-            Some("dice"),
-            vec![("numpy", "dice", false)],
-            Goal::Seconds(0.015),
-            1e-12,
-        ),
+        Row {
+            // f32 read (twice the int16 pixel bytes) + u8 written (half of them).
+            bytes: Some(|_, ct_bytes| 2.5 * ct_bytes),
+            dispatched: true,
+            ..row(
+                "window f32 HU -> u8 (lung), into a reused buffer",
+                Some("window"),
+                vec![("numpy, preallocated buffers", "window", false)],
+                Goal::Seconds(0.040),
+                1e-6,
+            )
+        },
+        Row {
+            dispatched: true,
+            ..row(
+                "resample to 1 mm isotropic, trilinear",
+                Some("resample"),
+                vec![("SimpleITK", "resample", false)],
+                Goal::Seconds(0.6),
+                1e-5,
+            )
+        },
+        Row {
+            // Two masks of one byte per voxel, read once.
+            bytes: Some(|c, _| 2.0 * c.get("voxels").copied().unwrap_or(0.0)),
+            dispatched: true,
+            ..row(
+                "Dice + IoU, two masks",
+                Some("dice"),
+                vec![("numpy", "dice", false)],
+                Goal::Seconds(0.015),
+                1e-12,
+            )
+        },
         row(
             "HD95 in mm",
             Some("hd95"),
@@ -141,16 +172,19 @@ fn rows() -> Vec<Row> {
             Goal::Seconds(0.005),
             1e-9,
         ),
-        row(
-            "temperature scaling fit, 100k x 14 logits",
-            Some("temperature"),
-            vec![
-                ("scipy bounded scalar", "temperature", false),
-                ("torch LBFGS", "temperature_torch", true),
-            ],
-            Goal::Seconds(0.030),
-            1e-4,
-        ),
+        Row {
+            dispatched: true,
+            ..row(
+                "temperature scaling fit, 100k x 14 logits",
+                Some("temperature"),
+                vec![
+                    ("scipy bounded scalar", "temperature", false),
+                    ("torch LBFGS", "temperature_torch", true),
+                ],
+                Goal::Seconds(0.030),
+                1e-4,
+            )
+        },
         Row {
             not_compared: &["overhead_ratio", "forwards_s"],
             ..row(
@@ -163,6 +197,7 @@ fn rows() -> Vec<Row> {
         },
         Row {
             whole_process: true,
+            dispatched: true,
             ..row(
                 "whole process: load + window + PNG",
                 Some("process"),
@@ -231,6 +266,13 @@ struct RowResult {
     /// "pass", "FAIL", "not built", "wrong answer" or "check only".
     verdict: String,
     fraction_of_memory_bandwidth: Option<f64>,
+    /// Memory-bandwidth time / radlab's median: 1.0 is the physical limit.
+    bandwidth_time_s: Option<f64>,
+    /// The instruction-set path of radlab's hot loop, or "baseline build"
+    /// for rows whose code is not dispatched.
+    path: String,
+    /// The best peer's median over radlab's.
+    best_peer_ratio: Option<f64>,
 }
 
 /// Run the benchmark.
@@ -283,8 +325,16 @@ pub fn bench(root: &Path, opts: &Options) -> Result<()> {
     let memcpy_gbps = base["memcpy_gbps"].as_f64().unwrap_or(f64::NAN);
     let read_gbps = base["file_read_gbps"].as_f64().unwrap_or(f64::NAN);
     let ct_bytes = base["ct_bytes"].as_f64().unwrap_or(0.0);
+    let machine = Machine {
+        cpu: base["cpu_model"].as_str().unwrap_or("unknown").to_string(),
+        isa: base["isa"].as_str().unwrap_or("?").to_string(),
+        isa_features: base["isa_features"].as_str().unwrap_or("?").to_string(),
+        memcpy_gbps,
+        read_gbps,
+    };
     eprintln!(
-        "machine: memory copy {memcpy_gbps:.1} GB/s (read + write), warm file read {read_gbps:.1} GB/s; {rounds} round(s) x {runs} run(s)"
+        "machine: {}; hot loops on {} ({}); memory copy {memcpy_gbps:.1} GB/s (read + write, all cores), warm file read {read_gbps:.1} GB/s; {rounds} round(s) x {runs} run(s)",
+        machine.cpu, machine.isa, machine.isa_features
     );
 
     let mut results = Vec::new();
@@ -303,6 +353,9 @@ pub fn bench(root: &Path, opts: &Options) -> Result<()> {
                 goal: row.goal,
                 verdict: "not built".into(),
                 fraction_of_memory_bandwidth: None,
+                bandwidth_time_s: None,
+                path: String::new(),
+                best_peer_ratio: None,
             });
             continue;
         };
@@ -408,13 +461,20 @@ pub fn bench(root: &Path, opts: &Options) -> Result<()> {
         } else {
             "FAIL"
         };
-        let voxels = radlab.check.get("voxels").copied().unwrap_or(0.0);
-        let fraction = match workload {
-            "load" => Some((ct_bytes + 4.0 * voxels) / radlab_median / 1e9 / memcpy_gbps),
-            // f32 read (twice the int16 pixel bytes) + u8 written (half of them).
-            "window" => Some(2.5 * ct_bytes / radlab_median / 1e9 / memcpy_gbps),
-            _ => None,
+        let bandwidth_time = row
+            .bytes
+            .map(|bytes| bytes(&radlab.check, ct_bytes) / 1e9 / memcpy_gbps);
+        let fraction = bandwidth_time.map(|t| t / radlab_median);
+        let path = if row.dispatched {
+            radlab.isa.clone().unwrap_or_else(|| "?".into())
+        } else {
+            "baseline build".into()
         };
+        let best_peer_ratio = peers
+            .iter()
+            .map(|p| p.ratio_peer_over_radlab)
+            .filter(|r| r.is_finite())
+            .reduce(f64::min);
         results.push(RowResult {
             workload: row.name.into(),
             built: true,
@@ -427,10 +487,13 @@ pub fn bench(root: &Path, opts: &Options) -> Result<()> {
             goal: row.goal,
             verdict: verdict.into(),
             fraction_of_memory_bandwidth: fraction,
+            bandwidth_time_s: bandwidth_time,
+            path,
+            best_peer_ratio,
         });
     }
 
-    let table = markdown(&results, memcpy_gbps, read_gbps, opts);
+    let table = markdown(&results, &machine, opts);
     println!("{table}");
     let out_dir = if opts.check {
         crate::provision::target_dir(root).join("bench-check")
@@ -440,7 +503,11 @@ pub fn bench(root: &Path, opts: &Options) -> Result<()> {
     std::fs::create_dir_all(&out_dir)?;
     let json = serde_json::json!({
         "machine": {"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-                    "memcpy_gbps": memcpy_gbps, "file_read_gbps": read_gbps},
+                    "cpu_model": machine.cpu, "isa": machine.isa, "isa_features": machine.isa_features,
+                    "isa_supported": base["isa_supported"],
+                    "memcpy_gbps": memcpy_gbps,
+                    "memcpy_one_core_gbps": base["memcpy_one_core_gbps"],
+                    "file_read_gbps": read_gbps},
         "rounds": rounds, "runs_per_process": runs, "tiny": opts.check, "with_monai": opts.with_monai,
         "rows": results,
     });
@@ -461,6 +528,15 @@ pub fn bench(root: &Path, opts: &Options) -> Result<()> {
     Ok(())
 }
 
+/// The machine a run measured, as the report names it.
+struct Machine {
+    cpu: String,
+    isa: String,
+    isa_features: String,
+    memcpy_gbps: f64,
+    read_gbps: f64,
+}
+
 fn write(path: &PathBuf, text: &str) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)?;
@@ -468,14 +544,20 @@ fn write(path: &PathBuf, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn markdown(results: &[RowResult], memcpy: f64, read: f64, opts: &Options) -> String {
+fn markdown(results: &[RowResult], m: &Machine, opts: &Options) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "radlab vs Python peers ({}; memory copy {memcpy:.1} GB/s, warm file read {read:.1} GB/s)\n\n",
-        if opts.check { "tiny sizes, harness check only" } else { "full sizes" }
+        "radlab vs Python peers ({}; {}, {} cores; radlab's dispatched loops on {} = {}; memory copy {:.1} GB/s on all cores, warm file read {:.1} GB/s)\n\n",
+        if opts.check { "tiny sizes, harness check only" } else { "full sizes" },
+        m.cpu,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        m.isa,
+        m.isa_features,
+        m.memcpy_gbps,
+        m.read_gbps,
     ));
-    s.push_str("| workload | peer | peer median | radlab median (min-max) | peer / radlab | radlab peak MB | goal | result |\n");
-    s.push_str("|---|---|---|---|---|---|---|---|\n");
+    s.push_str("| workload | peer | peer median | radlab median (min-max) | peer / radlab | radlab path | radlab peak MB | goal | result |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for r in results {
         let goal = match r.goal {
             Goal::Seconds(x) => format!("<= {:.0} ms", x * 1e3),
@@ -483,7 +565,7 @@ fn markdown(results: &[RowResult], memcpy: f64, read: f64, opts: &Options) -> St
         };
         if !r.built {
             s.push_str(&format!(
-                "| {} | | | not built | | | {goal} | not built |\n",
+                "| {} | | | not built | | | | {goal} | not built |\n",
                 r.workload
             ));
             continue;
@@ -495,8 +577,19 @@ fn markdown(results: &[RowResult], memcpy: f64, read: f64, opts: &Options) -> St
             r.radlab_max_s.unwrap_or(f64::NAN) * 1e3
         );
         let mut extra = String::new();
-        if let Some(f) = r.fraction_of_memory_bandwidth {
-            extra.push_str(&format!("; {:.0}% of memory-copy bandwidth", f * 100.0));
+        if let (Some(f), Some(t)) = (r.fraction_of_memory_bandwidth, r.bandwidth_time_s) {
+            extra.push_str(&format!(
+                "; {:.0}% of memory bandwidth ({:.2}x the {:.1} ms its bytes take)",
+                f * 100.0,
+                1.0 / f,
+                t * 1e3
+            ));
+        }
+        if let Some(b) = r.best_peer_ratio {
+            extra.push_str(&format!(
+                "; {b:.1}x the best peer{}",
+                if b >= 5.0 { "" } else { " (goal 5x)" }
+            ));
         }
         if let Some(x) = r.radlab_check.get("overhead_ratio") {
             extra.push_str(&format!("; total = {x:.3}x forwards"));
@@ -505,22 +598,24 @@ fn markdown(results: &[RowResult], memcpy: f64, read: f64, opts: &Options) -> St
         let peak = r.radlab_peak_rss_mb.unwrap_or(0.0);
         if r.peers.is_empty() {
             s.push_str(&format!(
-                "| {} | (peer not run{}) | | {radlab} | | {peak:.0} | {goal} | {verdict} |\n",
+                "| {} | (peer not run{}) | | {radlab} | | {} | {peak:.0} | {goal} | {verdict} |\n",
                 r.workload,
                 if r.workload.starts_with("sliding") {
                     ": add --with-monai"
                 } else {
                     ""
-                }
+                },
+                r.path
             ));
         }
         for p in &r.peers {
             s.push_str(&format!(
-                "| {} | {} | {:.1} ms | {radlab} | {:.2} | {peak:.0} (peer {:.0}) | {goal} | {verdict}{} |\n",
+                "| {} | {} | {:.1} ms | {radlab} | {:.2} | {} | {peak:.0} (peer {:.0}) | {goal} | {verdict}{} |\n",
                 r.workload,
                 p.peer,
                 p.median_s * 1e3,
                 p.ratio_peer_over_radlab,
+                r.path,
                 p.peak_rss_mb,
                 if p.equal { "" } else { "; DIFFERS" }
             ));

@@ -92,65 +92,73 @@ pub fn stored_value(raw: u32, layout: &PixelLayout) -> i64 {
 ///
 /// `raw` must hold at least `out.len()` samples of `layout.bits_allocated` bits.
 pub fn convert_frame(raw: &[u8], layout: &PixelLayout, rescale: Rescale, out: &mut [f32]) {
-    let (slope, intercept) = (rescale.slope, rescale.intercept);
-    let shift = u32::from(layout.high_bit + 1).saturating_sub(u32::from(layout.bits_stored));
-    let bits = u32::from(layout.bits_stored).clamp(1, 32);
-    match layout.bits_allocated {
-        16 if bits == 16 && shift == 0 => {
-            // Fast path: whole 16-bit words, the common CT and MR layout.
-            let words = raw.chunks_exact(2);
-            // The usual CT rescale (slope 1, integer intercept) is exact in f32.
-            let simple =
-                slope == 1.0 && intercept.fract() == 0.0 && intercept.abs() < f64::from(1u32 << 20);
-            if simple {
-                let b = intercept as f32;
-                if layout.signed {
+    convert_frame_on(radlab_simd::Isa::active(), raw, layout, rescale, out)
+}
+
+radlab_simd::kernel! {
+    /// [`convert_frame`] compiled for the instruction set `isa` (the same
+    /// values on every path).
+    pub fn convert_frame_on(raw: &[u8], layout: &PixelLayout, rescale: Rescale, out: &mut [f32]) {
+        let (slope, intercept) = (rescale.slope, rescale.intercept);
+        let shift = u32::from(layout.high_bit + 1).saturating_sub(u32::from(layout.bits_stored));
+        let bits = u32::from(layout.bits_stored).clamp(1, 32);
+        match layout.bits_allocated {
+            16 if bits == 16 && shift == 0 => {
+                // Fast path: whole 16-bit words, the common CT and MR layout.
+                let words = raw.chunks_exact(2);
+                // The usual CT rescale (slope 1, integer intercept) is exact in f32.
+                let simple =
+                    slope == 1.0 && intercept.fract() == 0.0 && intercept.abs() < f64::from(1u32 << 20);
+                if simple {
+                    let b = intercept as f32;
+                    if layout.signed {
+                        for (o, w) in out.iter_mut().zip(words) {
+                            *o = f32::from(i16::from_le_bytes([w[0], w[1]])) + b;
+                        }
+                    } else {
+                        for (o, w) in out.iter_mut().zip(words) {
+                            *o = f32::from(u16::from_le_bytes([w[0], w[1]])) + b;
+                        }
+                    }
+                } else if layout.signed {
                     for (o, w) in out.iter_mut().zip(words) {
-                        *o = f32::from(i16::from_le_bytes([w[0], w[1]])) + b;
+                        let v = i16::from_le_bytes([w[0], w[1]]);
+                        *o = (f64::from(v) * slope + intercept) as f32;
                     }
                 } else {
                     for (o, w) in out.iter_mut().zip(words) {
-                        *o = f32::from(u16::from_le_bytes([w[0], w[1]])) + b;
+                        let v = u16::from_le_bytes([w[0], w[1]]);
+                        *o = (f64::from(v) * slope + intercept) as f32;
                     }
                 }
-            } else if layout.signed {
-                for (o, w) in out.iter_mut().zip(words) {
-                    let v = i16::from_le_bytes([w[0], w[1]]);
-                    *o = (f64::from(v) * slope + intercept) as f32;
+            }
+            16 => {
+                for (o, w) in out.iter_mut().zip(raw.chunks_exact(2)) {
+                    let v = sample(
+                        u32::from(u16::from_le_bytes([w[0], w[1]])),
+                        shift,
+                        bits,
+                        layout.signed,
+                    );
+                    *o = (v as f64 * slope + intercept) as f32;
                 }
-            } else {
-                for (o, w) in out.iter_mut().zip(words) {
-                    let v = u16::from_le_bytes([w[0], w[1]]);
-                    *o = (f64::from(v) * slope + intercept) as f32;
+            }
+            8 => {
+                for (o, &b) in out.iter_mut().zip(raw) {
+                    let v = sample(u32::from(b), shift, bits, layout.signed);
+                    *o = (v as f64 * slope + intercept) as f32;
                 }
             }
-        }
-        16 => {
-            for (o, w) in out.iter_mut().zip(raw.chunks_exact(2)) {
-                let v = sample(
-                    u32::from(u16::from_le_bytes([w[0], w[1]])),
-                    shift,
-                    bits,
-                    layout.signed,
-                );
-                *o = (v as f64 * slope + intercept) as f32;
-            }
-        }
-        8 => {
-            for (o, &b) in out.iter_mut().zip(raw) {
-                let v = sample(u32::from(b), shift, bits, layout.signed);
-                *o = (v as f64 * slope + intercept) as f32;
-            }
-        }
-        _ => {
-            for (o, w) in out.iter_mut().zip(raw.chunks_exact(4)) {
-                let v = sample(
-                    u32::from_le_bytes([w[0], w[1], w[2], w[3]]),
-                    shift,
-                    bits,
-                    layout.signed,
-                );
-                *o = (v as f64 * slope + intercept) as f32;
+            _ => {
+                for (o, w) in out.iter_mut().zip(raw.chunks_exact(4)) {
+                    let v = sample(
+                        u32::from_le_bytes([w[0], w[1], w[2], w[3]]),
+                        shift,
+                        bits,
+                        layout.signed,
+                    );
+                    *o = (v as f64 * slope + intercept) as f32;
+                }
             }
         }
     }
@@ -407,6 +415,74 @@ pub fn codestream_size(data: &[u8]) -> Option<(u32, u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every instruction set the processor has gives the baseline's bits,
+    /// for every layout branch and for simple, fractional and huge rescales.
+    #[test]
+    fn every_instruction_set_converts_to_the_same_bits() {
+        // A fixed xorshift stream: arbitrary words, no dependency for it.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let raw: Vec<u8> = (0..4 * 70_001)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let layouts = [
+            (16, 16, 15),
+            (16, 12, 11),
+            (16, 12, 15),
+            (8, 8, 7),
+            (8, 6, 5),
+            (32, 32, 31),
+            (32, 20, 19),
+        ];
+        let rescales = [
+            (1.0, -1024.0),
+            (1.0, 0.0),
+            (2.5, -1024.0),
+            (0.000_123, 7.25),
+            (1.0, 0.5),
+            (1e30, -1e30),
+        ];
+        for (alloc, stored, high) in layouts {
+            for signed in [false, true] {
+                let layout = PixelLayout {
+                    rows: 1,
+                    cols: 70_001,
+                    bits_allocated: alloc,
+                    bits_stored: stored,
+                    high_bit: high,
+                    signed,
+                };
+                for (slope, intercept) in rescales {
+                    let rescale = Rescale { slope, intercept };
+                    let mut want = vec![0f32; 70_001];
+                    convert_frame_on(
+                        radlab_simd::Isa::Baseline,
+                        &raw,
+                        &layout,
+                        rescale,
+                        &mut want,
+                    );
+                    for isa in radlab_simd::Isa::supported() {
+                        let mut got = vec![0f32; 70_001];
+                        convert_frame_on(isa, &raw, &layout, rescale, &mut got);
+                        let same = got
+                            .iter()
+                            .zip(&want)
+                            .all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(
+                            same,
+                            "{isa}: {alloc}/{stored}/{high} signed={signed} slope={slope} intercept={intercept}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn sign_extends_12_bit_values() {

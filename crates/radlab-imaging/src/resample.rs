@@ -71,6 +71,7 @@ fn nearest_taps(n_in: usize, n_out: usize, ratio: f64) -> Vec<usize> {
 
 /// One separable linear pass along `axis`.
 fn linear_pass(input: ArrayView3<f32>, axis: usize, n_out: usize, ratio: f64) -> Array3<f32> {
+    let isa = radlab_simd::Isa::active();
     let mut shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
     let n_in = shape[axis];
     shape[axis] = n_out;
@@ -84,10 +85,13 @@ fn linear_pass(input: ArrayView3<f32>, axis: usize, n_out: usize, ratio: f64) ->
                 .for_each(|(mut plane, &(i0, i1, t))| {
                     let a = input.index_axis(Axis(0), i0);
                     let b = input.index_axis(Axis(0), i1);
-                    ndarray::Zip::from(&mut plane)
-                        .and(&a)
-                        .and(&b)
-                        .for_each(|o, &a, &b| *o = a + (b - a) * t);
+                    match (plane.as_slice_mut(), a.as_slice(), b.as_slice()) {
+                        (Some(o), Some(a), Some(b)) => lerp_on(isa, o, a, b, t),
+                        _ => ndarray::Zip::from(&mut plane)
+                            .and(&a)
+                            .and(&b)
+                            .for_each(|o, &a, &b| *o = lerp(a, b, t)),
+                    }
                 });
         }
         1 => {
@@ -98,10 +102,14 @@ fn linear_pass(input: ArrayView3<f32>, axis: usize, n_out: usize, ratio: f64) ->
                     for (y, &(i0, i1, t)) in taps.iter().enumerate() {
                         let a = i.row(i0);
                         let b = i.row(i1);
-                        ndarray::Zip::from(o.row_mut(y))
-                            .and(&a)
-                            .and(&b)
-                            .for_each(|o, &a, &b| *o = a + (b - a) * t);
+                        let mut orow = o.row_mut(y);
+                        match (orow.as_slice_mut(), a.as_slice(), b.as_slice()) {
+                            (Some(o), Some(a), Some(b)) => lerp_on(isa, o, a, b, t),
+                            _ => ndarray::Zip::from(orow)
+                                .and(&a)
+                                .and(&b)
+                                .for_each(|o, &a, &b| *o = lerp(a, b, t)),
+                        }
                     }
                 });
         }
@@ -111,15 +119,46 @@ fn linear_pass(input: ArrayView3<f32>, axis: usize, n_out: usize, ratio: f64) ->
                 .zip(input.axis_iter(Axis(0)).into_par_iter())
                 .for_each(|(mut o, i)| {
                     for (mut orow, irow) in o.rows_mut().into_iter().zip(i.rows()) {
-                        for (ov, &(i0, i1, t)) in orow.iter_mut().zip(&taps) {
-                            let a = irow[i0];
-                            *ov = a + (irow[i1] - a) * t;
+                        match (orow.as_slice_mut(), irow.as_slice()) {
+                            (Some(o), Some(r)) => lerp_taps_on(isa, o, r, &taps),
+                            _ => {
+                                for (ov, &(i0, i1, t)) in orow.iter_mut().zip(&taps) {
+                                    *ov = lerp(irow[i0], irow[i1], t);
+                                }
+                            }
                         }
                     }
                 });
         }
     }
     out
+}
+
+/// `a + (b - a) * t` in f32: one rounding per operation, no fused
+/// multiply-add, so every instruction set gives the same value.
+#[inline(always)]
+fn lerp(a: f32, b: f32, t: f32) -> f32 {
+    a + (b - a) * t
+}
+
+radlab_simd::kernel! {
+    /// `out[i] = lerp(a[i], b[i], t)`: one output row or plane between two
+    /// input ones.
+    fn lerp_on(out: &mut [f32], a: &[f32], b: &[f32], t: f32) {
+        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+            *o = lerp(a, b, t);
+        }
+    }
+}
+
+radlab_simd::kernel! {
+    /// `out[i] = lerp(row[i0], row[i1], t)` for the taps `(i0, i1, t)`
+    /// along a row.
+    fn lerp_taps_on(out: &mut [f32], row: &[f32], taps: &[(usize, usize, f32)]) {
+        for (o, &(i0, i1, t)) in out.iter_mut().zip(taps) {
+            *o = lerp(row[i0], row[i1], t);
+        }
+    }
 }
 
 /// Trilinear resampling of an image from `spacing` to `target` (`(z, y, x)`, mm).
@@ -219,6 +258,54 @@ pub fn resample_volume(
 
 #[cfg(test)]
 mod size_tests {
+    /// The interpolation kernels give the baseline's bits on every
+    /// instruction set the processor has, NaN and infinities included, on
+    /// lengths that leave partial vectors.
+    #[test]
+    fn every_instruction_set_interpolates_to_the_same_bits() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for n in [0usize, 1, 7, 8, 15, 16, 17, 63, 64, 65, 1000, 4099] {
+            let mut v = || -> Vec<f32> {
+                (0..n)
+                    .map(|i| match i % 97 {
+                        0 => f32::NAN,
+                        1 => f32::INFINITY,
+                        2 => -1e30,
+                        _ => (next() % 200_000) as f32 * 0.0173 - 1500.0,
+                    })
+                    .collect()
+            };
+            let (a, b) = (v(), v());
+            let last = n.saturating_sub(1);
+            let taps: Vec<(usize, usize, f32)> = (0..n)
+                .map(|i| {
+                    let i0 = (i * 7 / 5).min(last);
+                    (i0, (i0 + 1).min(last), (i % 10) as f32 / 10.0)
+                })
+                .collect();
+            let mut want_taps = vec![0f32; n];
+            lerp_taps_on(radlab_simd::Isa::Baseline, &mut want_taps, &a, &taps);
+            for t in [0.0f32, 0.25, 1.0 / 3.0, 0.999_999] {
+                let mut want = vec![0f32; n];
+                lerp_on(radlab_simd::Isa::Baseline, &mut want, &a, &b, t);
+                for isa in radlab_simd::Isa::supported() {
+                    let mut got = vec![0f32; n];
+                    lerp_on(isa, &mut got, &a, &b, t);
+                    assert_eq!(bits(&got), bits(&want), "{isa}, n={n}, t={t}");
+                    lerp_taps_on(isa, &mut got, &a, &taps);
+                    assert_eq!(bits(&got), bits(&want_taps), "{isa} taps, n={n}");
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -175,6 +175,13 @@ impl Window {
     ///
     /// Gives exactly the same bytes as calling [`Window::to_u8`] on each value.
     pub fn to_u8_slice(&self, values: &[f32], out: &mut [u8]) {
+        self.to_u8_slice_on(radlab_simd::Isa::active(), values, out)
+    }
+
+    /// [`Self::to_u8_slice`] with the hot loop compiled for `isa` (or the
+    /// widest path below it that the processor has): the same bytes on
+    /// every path.
+    pub fn to_u8_slice_on(&self, isa: radlab_simd::Isa, values: &[f32], out: &mut [u8]) {
         assert_eq!(values.len(), out.len(), "input and output lengths differ");
         const CHUNK: usize = 1 << 15;
         match self.ramp() {
@@ -189,32 +196,15 @@ impl Window {
                 // non-integer values inside the ramp are redone exactly.
                 let shift = (r.offset - r.c) as f32;
                 let a = (255.0 * r.inv) as f32;
-                let fast = move |x: f32| -> u8 {
-                    let y = (x + shift) * a + 128.0;
-                    // SAFETY: max/min map every input, NaN included, into
-                    // [0, 255], so the conversion is in range. (clamp would
-                    // keep NaN, which is why it is not used.)
-                    #[allow(clippy::manual_clamp)]
-                    let q: i32 = unsafe { y.max(0.0).min(255.0).to_int_unchecked() };
-                    q as u8
-                };
                 let exact_on_integers =
-                    (first..=last).all(|i| fast(i as f32) == r.grey(f64::from(i)));
+                    (first..=last).all(|i| ramp_f32(i as f32, shift, a) == r.grey(f64::from(i)));
                 let (first_f, last_f) = (first as f32, last as f32);
                 if exact_on_integers {
                     values
                         .par_chunks(CHUNK)
                         .zip(out.par_chunks_mut(CHUNK))
                         .for_each(|(v, o)| {
-                            let mut fractional = 0u32;
-                            for (o, &x) in o.iter_mut().zip(v) {
-                                *o = fast(x);
-                                let inside = (x > first_f) & (x < last_f);
-                                // SAFETY: inside the ramp |x| < 1e6 + 1.
-                                let whole =
-                                    inside && unsafe { x.to_int_unchecked::<i32>() } as f32 == x;
-                                fractional += u32::from(inside & !whole);
-                            }
+                            let fractional = ramp_chunk_on(isa, v, o, shift, a, first_f, last_f);
                             if fractional > 0 {
                                 for (o, &x) in o.iter_mut().zip(v) {
                                     if x > first_f && x < last_f && x.fract() != 0.0 {
@@ -289,6 +279,44 @@ impl Window {
             .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         let n = values.len() as f64;
         (l as f64 / n, h as f64 / n)
+    }
+}
+
+/// The 4-byte float ramp of [`Window::to_u8_slice`]: `(x + shift) * a + 128`,
+/// clamped to [0, 255] and truncated. Two roundings in f32, no fused
+/// multiply-add, so every instruction set gives the same byte.
+#[inline(always)]
+fn ramp_f32(x: f32, shift: f32, a: f32) -> u8 {
+    let y = (x + shift) * a + 128.0;
+    // SAFETY: max/min map every input, NaN included, into [0, 255], so the
+    // conversion is in range. (clamp would keep NaN, which is why it is
+    // not used.)
+    #[allow(clippy::manual_clamp)]
+    let q: i32 = unsafe { y.max(0.0).min(255.0).to_int_unchecked() };
+    q as u8
+}
+
+radlab_simd::kernel! {
+    /// One chunk of the float ramp; returns how many values lie strictly
+    /// inside the ramp without being whole numbers (they are redone
+    /// exactly by the caller).
+    pub(crate) fn ramp_chunk_on(
+        v: &[f32],
+        o: &mut [u8],
+        shift: f32,
+        a: f32,
+        first_f: f32,
+        last_f: f32,
+    ) -> u32 {
+        let mut fractional = 0u32;
+        for (o, &x) in o.iter_mut().zip(v) {
+            *o = ramp_f32(x, shift, a);
+            let inside = (x > first_f) & (x < last_f);
+            // SAFETY: inside the ramp |x| < 1e6 + 1.
+            let whole = inside && unsafe { x.to_int_unchecked::<i32>() } as f32 == x;
+            fractional += u32::from(inside & !whole);
+        }
+        fractional
     }
 }
 

@@ -80,6 +80,27 @@ fn check_labels(rows: usize, k: usize, labels: &[usize]) -> Result<(), MetricErr
 
 #[cfg(test)]
 mod tests {
+    /// The exponential loop of the temperature fit gives the baseline's
+    /// bits on every instruction set the processor has, from 0 down past
+    /// the underflow at -745.
+    #[test]
+    fn every_instruction_set_takes_the_same_exponentials() {
+        let d: Vec<f64> = (0..100_003).map(|i| -(i as f64) * 0.007_77).collect();
+        for beta in [0.1, 1.0, 1.7, 9.5] {
+            let mut want = vec![0.0; d.len()];
+            scaling::scaled_exp_on(radlab_simd::Isa::Baseline, &d, &mut want, beta);
+            for isa in radlab_simd::Isa::supported() {
+                let mut got = vec![0.0; d.len()];
+                scaling::scaled_exp_on(isa, &d, &mut got, beta);
+                let same = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{isa}, beta={beta}");
+            }
+        }
+    }
+
     use super::binning::{EqualWidthLookup, bin_of};
     use super::scaling::nll_beta;
     use super::*;
