@@ -91,6 +91,10 @@ enum Cmd {
         /// Timed repetitions inside each process.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Also time every dispatched row on each instruction set this processor has
+        /// (RADLAB_SIMD=baseline, avx2, avx512) and check that they compute the same values.
+        #[arg(long)]
+        paths: bool,
     },
 }
 
@@ -153,6 +157,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                     with_monai: false,
                     rounds: 1,
                     runs: 1,
+                    paths: true,
                 },
             )?;
             // A short fuzzing run of the readers (reproducers under target/fuzz).
@@ -180,6 +185,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             with_monai,
             rounds,
             runs,
+            paths,
         } => bench::bench(
             &root,
             &bench::Options {
@@ -187,6 +193,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                 with_monai,
                 rounds,
                 runs,
+                paths,
             },
         ),
         Cmd::SampleData => sample_data::generate(&sample_data::sample_dir(&root)),

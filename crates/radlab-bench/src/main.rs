@@ -738,6 +738,21 @@ fn baseline(data: &Path) -> Result<()> {
         best_par = best_par.min(t.elapsed().as_secs_f64());
     }
     let copy_all_gbps = 2.0 * n as f64 / best_par / 1e9;
+    // Reading alone on every core (a sum of 64-bit words): the limit of a
+    // row that reads much more than it writes, such as windowing. A copy
+    // also pays for reading each destination line before writing it.
+    let words: Vec<u64> = vec![1u64; n / 8];
+    let mut best_read = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let sum: u64 = words
+            .par_chunks(1 << 17)
+            .map(|c| c.iter().fold(0u64, |a, &w| a.wrapping_add(w)))
+            .sum();
+        std::hint::black_box(sum);
+        best_read = best_read.min(t.elapsed().as_secs_f64());
+    }
+    let read_all_gbps = n as f64 / best_read / 1e9;
     // Warm file read of the CT series (read twice, the second timed).
     let files = sorted_files(&data.join("ct"))?;
     let read_all = || -> Result<u64> {
@@ -756,6 +771,7 @@ fn baseline(data: &Path) -> Result<()> {
         "{}",
         serde_json::json!({
             "memcpy_gbps": copy_gbps.max(copy_all_gbps),
+            "memory_read_gbps": read_all_gbps,
             "memcpy_one_core_gbps": copy_gbps,
             "memcpy_all_cores_gbps": copy_all_gbps,
             "file_read_gbps": read_gbps,
