@@ -76,7 +76,14 @@ fn linear_pass(input: ArrayView3<f32>, axis: usize, n_out: usize, ratio: f64) ->
     let n_in = shape[axis];
     shape[axis] = n_out;
     let taps = linear_taps(n_in, n_out, ratio);
-    let mut out = Array3::<f32>::zeros(shape);
+    // Zeroed pages backed by huge pages where the kernel allows: each pass
+    // writes a volume of up to a few hundred MB, whose first touch otherwise
+    // costs one page fault per 4 KB.
+    let mut out = Array3::from_shape_vec(
+        shape,
+        radlab_dicom::volume::zeroed_f32(shape.iter().product()),
+    )
+    .expect("the buffer has the shape's length");
     match axis {
         0 => {
             out.axis_iter_mut(Axis(0))
