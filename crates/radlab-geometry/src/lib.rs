@@ -74,11 +74,6 @@ impl Spacing {
     pub fn is_positive(self) -> bool {
         self.zyx().iter().all(|s| s.is_finite() && *s > 0.0)
     }
-
-    /// The smallest of the three.
-    pub fn min(self) -> f64 {
-        self.z.min(self.y).min(self.x)
-    }
 }
 
 impl From<[f64; 3]> for Spacing {
@@ -130,6 +125,5 @@ mod tests {
         assert!(!Spacing::new(0.0, 1.0, 1.0).is_positive());
         assert!(!Spacing::new(1.0, f64::NAN, 1.0).is_positive());
         assert!(!Spacing::new(1.0, 1.0, f64::INFINITY).is_positive());
-        assert_eq!(Spacing::new(3.0, 0.5, 2.0).min(), 0.5);
     }
 }

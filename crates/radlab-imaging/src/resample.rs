@@ -19,17 +19,10 @@ use crate::error::{ImagingError, Result};
 
 /// Output shape (`[z, y, x]`) for resampling `shape` from `spacing` to `target`.
 pub fn resampled_shape(shape: [usize; 3], spacing: Spacing, target: Spacing) -> Result<[usize; 3]> {
-    let target_spacing = target;
-    let (spacing, target) = (spacing.zyx(), target.zyx());
-    if target
-        .iter()
-        .chain(spacing.iter())
-        .any(|s| !(s.is_finite() && *s > 0.0))
-    {
-        return Err(ImagingError::InvalidSpacing {
-            spacing: target_spacing,
-        });
+    if !(target.is_positive() && spacing.is_positive()) {
+        return Err(ImagingError::InvalidSpacing { spacing: target });
     }
+    let (spacing, target) = (spacing.zyx(), target.zyx());
     // Check the size before anything is allocated: a header spacing of
     // 1000 mm or 1e308 mm resampled to 1 mm asks for absurd shapes. The
     // separable passes hold at most max(in, out) voxels along each axis.
