@@ -2,6 +2,7 @@
 
 mod bench;
 mod docs;
+mod gpu_check;
 mod new_lab;
 mod portfolio_check;
 mod provision;
@@ -95,6 +96,18 @@ enum Cmd {
         /// (RADLAB_SIMD=baseline, avx2, avx512) and check that they compute the same values.
         #[arg(long)]
         paths: bool,
+    },
+    /// The GPU check a session with an NVIDIA GPU runs once: `radlab runtime --device cuda`
+    /// (driver, CUDA and cuDNN versions, every node on the GPU), the equality test against
+    /// the CPU goldens, and the sliding-window and classifier rows on CUDA and CPU. Writes
+    /// target/gpu-check/report.md. `--device cpu` tries the same steps without a GPU.
+    GpuCheck {
+        /// cuda, or cpu for the trial run.
+        #[arg(long, default_value = "cuda")]
+        device: String,
+        /// Timed runs of each bench row.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
 }
 
@@ -196,6 +209,9 @@ fn run_cli(cli: Cli) -> Result<()> {
                 paths,
             },
         ),
+        Cmd::GpuCheck { device, runs } => {
+            gpu_check::gpu_check(&root, &gpu_check::Options { device, runs })
+        }
         Cmd::SampleData => sample_data::generate(&sample_data::sample_dir(&root)),
         Cmd::Fixtures => {
             let tp = provision::third_party(&root)?;

@@ -51,7 +51,7 @@ enum Cmd {
     },
     /// Time one workload and print a JSON line.
     Run {
-        /// load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding.
+        /// load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding, classify.
         workload: String,
         /// Data folder.
         #[arg(long)]
@@ -59,6 +59,9 @@ enum Cmd {
         /// Timed repetitions.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Where the models of sliding and classify run: cpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        device: radlab_infer::Device,
     },
     /// Memory-copy bandwidth and warm file-read throughput, as JSON.
     Baseline {
@@ -180,9 +183,10 @@ fn run_cli(cli: Cli) -> Result<()> {
             workload,
             data,
             runs,
+            device,
         } => {
             let sizes = Sizes::read(&data)?;
-            let result = run_workload(&workload, &data, &sizes, runs.max(1))?;
+            let result = run_workload(&workload, &data, &sizes, runs.max(1), device)?;
             println!("{}", serde_json::to_string(&result)?);
             Ok(())
         }
@@ -436,6 +440,34 @@ fn timed<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(Vec<f64>, 
     Ok((times, last.expect("runs >= 1")))
 }
 
+/// A bundled model on `device`.
+fn bundled_model(card: &str, device: radlab_infer::Device) -> Result<radlab_infer::Model> {
+    let card = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../../sample_data/models/{card}.toml"));
+    Ok(radlab_infer::Model::load(
+        &card,
+        &radlab_infer::ModelOptions {
+            device,
+            threads: None,
+        },
+    )?)
+}
+
+/// `n` crops `[n, 1, 32, 32]` taken in raster order from the slices of
+/// `volume` (which must be at least 32 x 32 in-plane).
+fn classifier_crops(volume: &Array3<f32>, n: usize) -> ndarray::Array4<f32> {
+    let (nz, ny, nx) = volume.dim();
+    let per_slice = (ny / 32) * (nx / 32);
+    let mut out = ndarray::Array4::<f32>::zeros((n, 1, 32, 32));
+    for i in 0..n {
+        let (z, k) = ((i / per_slice) % nz, i % per_slice);
+        let (y, x) = ((k / (nx / 32)) * 32, (k % (nx / 32)) * 32);
+        out.slice_mut(ndarray::s![i, 0, .., ..])
+            .assign(&volume.slice(ndarray::s![z, y..y + 32, x..x + 32]));
+    }
+    out
+}
+
 /// The workloads' window (PS3.3 LINEAR).
 fn bench_window(sizes: &Sizes) -> Result<radlab_imaging::Window> {
     Ok(radlab_imaging::Window::new(
@@ -468,7 +500,13 @@ fn u8_check(out: &[u8]) -> BTreeMap<String, f64> {
     ])
 }
 
-fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Result<RunResult> {
+fn run_workload(
+    workload: &str,
+    data: &Path,
+    sizes: &Sizes,
+    runs: usize,
+    device: radlab_infer::Device,
+) -> Result<RunResult> {
     let (times, check) = match workload {
         "load" => {
             let (t, vol) = timed(runs, || {
@@ -648,15 +686,7 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
         }
         "sliding" => {
             let input: Array3<f32> = ndarray_npy::read_npy(data.join("sliding_in.npy"))?;
-            let card = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../sample_data/models/nodule_segmenter.toml");
-            let mut model = radlab_infer::Model::load(
-                &card,
-                &radlab_infer::ModelOptions {
-                    device: radlab_infer::Device::Cpu,
-                    threads: None,
-                },
-            )?;
+            let mut model = bundled_model("nodule_segmenter", device)?;
             let settings = radlab_infer::SlidingWindow {
                 roi: sizes.sliding_roi,
                 overlap: sizes.sliding_overlap,
@@ -701,8 +731,26 @@ fn run_workload(workload: &str, data: &Path, sizes: &Sizes, runs: usize) -> Resu
                 ]),
             )
         }
+        "classify" => {
+            // The classifier on 32 x 32 crops of the sliding-window input,
+            // batches of 64: the lab-dicom/froc rescoring step.
+            let input: Array3<f32> = ndarray_npy::read_npy(data.join("sliding_in.npy"))?;
+            let crops = classifier_crops(&input, 1024);
+            let mut model = bundled_model("nodule_classifier", device)?;
+            let (t, logits) = timed(runs, || {
+                Ok(model.run_batched(crops.view().into_dyn(), 64, &mut |_, _| {})?)
+            })?;
+            let mean = logits[0].iter().map(|&v| v as f64).sum::<f64>() / logits[0].len() as f64;
+            (
+                t,
+                BTreeMap::from([
+                    ("mean_logit".into(), mean),
+                    ("crops".into(), crops.shape()[0] as f64),
+                ]),
+            )
+        }
         other => bail!(
-            "unknown workload '{other}': load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process or sliding"
+            "unknown workload '{other}': load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding or classify"
         ),
     };
     Ok(RunResult {

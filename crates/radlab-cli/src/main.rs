@@ -201,6 +201,11 @@ enum Cmd {
         /// Where models should run: auto, cpu or cuda.
         #[arg(long, default_value = "auto")]
         device: radlab_infer::Device,
+        /// Only install the CUDA 13.0 and cuDNN 9 libraries the CUDA build
+        /// needs (about 1.4 GB from PyPI), load them and print their
+        /// versions; works without a GPU, to provision a machine ahead.
+        #[arg(long)]
+        install_cuda: bool,
     },
 }
 
@@ -221,7 +226,16 @@ fn main() -> ExitCode {
         ),
         Cmd::Watch { lab, poll } => watch(&lab, poll),
         Cmd::Reset { lab, yes } => reset(&lab, yes),
-        Cmd::Runtime { device } => runtime(device),
+        Cmd::Runtime {
+            device,
+            install_cuda,
+        } => {
+            if install_cuda {
+                install_cuda_libraries()
+            } else {
+                runtime(device)
+            }
+        }
         Cmd::Portfolio { results, out } => portfolio_command(&results, &out),
     })
 }
@@ -275,14 +289,15 @@ fn portfolio_command(results: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Load ONNX Runtime (installing it into the cache when missing) and open
-/// the bundled classifier on the requested device.
+/// Load ONNX Runtime (installing it into the cache when missing), open the
+/// bundled models on the requested device and say which provider ran each
+/// node; with `--device cuda`, any node that ran elsewhere is an error.
 fn runtime(device: radlab_infer::Device) -> Result<()> {
-    let model = kit::InferArgs {
+    let args = kit::InferArgs {
         device,
         threads: None,
-    }
-    .load("nodule_classifier")?;
+    };
+    let model = args.load("nodule_classifier")?;
     let rt = radlab_infer::runtime::loaded().expect("loading a model loads the runtime");
     println!(
         "ONNX Runtime {} ({} build)",
@@ -294,12 +309,59 @@ fn runtime(device: radlab_infer::Device) -> Result<()> {
         rt.located.path.display(),
         rt.located.source
     );
+    if let Some(cuda) = &rt.cuda {
+        print_cuda(cuda);
+    }
     println!("device:    {}", model.placement());
+    let provider = model.placement().provider.ort_name();
+    let mut elsewhere = Vec::new();
+    for card in ["nodule_classifier", "nodule_segmenter"] {
+        let path = kit::model_card(card);
+        let placement = radlab_infer::node_placement(&path, &args.options())?;
+        println!("model:     {} ({placement})", placement.model,);
+        elsewhere.extend(
+            placement
+                .elsewhere(provider)
+                .into_iter()
+                .map(|n| format!("{}: {n}", placement.model)),
+        );
+    }
+    if device == radlab_infer::Device::Cuda && !elsewhere.is_empty() {
+        anyhow::bail!(
+            "--device cuda, but {} node(s) ran on another provider: {}",
+            elsewhere.len(),
+            elsewhere.join("; ")
+        );
+    }
+    Ok(())
+}
+
+fn print_cuda(cuda: &radlab_infer::cuda::CudaVersions) {
+    use radlab_infer::cuda::{cuda_version_text, cudnn_version_text};
     println!(
-        "model:     {} (sha256 {} checked)",
-        model.card().name,
-        &model.card().sha256[..12]
+        "driver:    {}",
+        cuda.driver
+            .as_deref()
+            .unwrap_or("none (no /proc/driver/nvidia/version)")
     );
+    println!(
+        "CUDA:      runtime {}, driver supports {}; cuDNN {}",
+        cuda_version_text(cuda.runtime),
+        cuda.driver_cuda
+            .map(cuda_version_text)
+            .unwrap_or_else(|| "nothing (libcuda.so.1 absent or no GPU)".into()),
+        cudnn_version_text(cuda.cudnn)
+    );
+    println!("libraries: {}", cuda.dir.display());
+}
+
+/// `radlab runtime --install-cuda`.
+fn install_cuda_libraries() -> Result<()> {
+    let mut say = |line: &str| eprintln!("radlab: {line}");
+    let dir = radlab_infer::cuda::install(&mut say)?;
+    radlab_infer::cuda::preload(&dir)?;
+    let versions = radlab_infer::cuda::versions(&dir)?;
+    print_cuda(&versions);
     Ok(())
 }
 

@@ -176,7 +176,10 @@ pub(crate) fn configure(
             },
         ));
     }
-    let cuda = ort::ep::CUDA::default();
+    // fp32 arithmetic on the GPU as on the CPU (no TensorFloat-32 in
+    // convolutions and matrix products), so that the two agree to about
+    // 1e-5 and `--device` changes the speed, not the numbers.
+    let cuda = ort::ep::CUDA::default().with_tf32(false);
     let mut builder = builder;
     match cuda.register(&mut builder) {
         Ok(()) => Ok((
@@ -188,7 +191,8 @@ pub(crate) fn configure(
             },
         )),
         Err(e) if device == Device::Cuda => Err(InferError::CudaUnavailable(format!(
-            "--device cuda was asked for, but ONNX Runtime's CUDA provider could not start: {e}. It needs CUDA 13 and cuDNN 9 libraries on the loader path (for example `python3 -m pip install nvidia-cuda-runtime nvidia-cublas nvidia-cufft nvidia-curand nvidia-cuda-nvrtc nvidia-cudnn-cu13` and their lib folders in LD_LIBRARY_PATH)"
+            "--device cuda was asked for, but ONNX Runtime's CUDA provider could not start: {e}. The CUDA 13.0 and cuDNN 9 libraries were loaded from {}; the rest comes from the NVIDIA driver (libcuda.so.1, driver 580 or newer for CUDA 13): `radlab runtime --device cuda` says what was found",
+            crate::cuda::cuda_dir().display()
         ))),
         Err(e) => Ok((
             builder,

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod card;
+pub mod cuda;
 pub mod device;
 pub mod model;
 pub mod runtime;
@@ -34,7 +35,7 @@ use std::path::PathBuf;
 
 pub use card::ModelCard;
 pub use device::{Device, ExecutionProvider, Placement};
-pub use model::{Model, ModelOptions};
+pub use model::{Model, ModelOptions, NodePlacement, node_placement};
 pub use sliding::{Blend, SlidingWindow};
 
 /// What can go wrong while running a model.

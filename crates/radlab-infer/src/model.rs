@@ -55,6 +55,16 @@ impl Model {
     /// requested device and check the graph's inputs and outputs against
     /// the card.
     pub fn load(card_path: &Path, options: &ModelOptions) -> Result<Model, InferError> {
+        Self::load_with(card_path, options, None)
+    }
+
+    /// [`Model::load`], with ONNX Runtime's profiler writing to files named
+    /// from `profile` when given (see [`node_placement`]).
+    fn load_with(
+        card_path: &Path,
+        options: &ModelOptions,
+        profile: Option<&Path>,
+    ) -> Result<Model, InferError> {
         let card = ModelCard::read(card_path)?;
         card.verify_file()?;
         let (flavour, reason) = device::flavour_for(options.device)?;
@@ -73,6 +83,12 @@ impl Model {
             .map_err(|e| ort_error("thread spinning", e))?
             .with_inter_op_spinning(false)
             .map_err(|e| ort_error("thread spinning", e))?;
+        let builder = match profile {
+            Some(prefix) => builder
+                .with_profiling(prefix)
+                .map_err(|e| ort_error("profiling", e))?,
+            None => builder,
+        };
         let (mut builder, placement) = device::configure(builder, options.device, rt, reason)?;
         let model_path = card.model_path();
         let session = builder
@@ -253,4 +269,142 @@ pub fn batch_shape(n: usize, rest: &[usize]) -> IxDyn {
     let mut dims = vec![n];
     dims.extend_from_slice(rest);
     IxDyn(&dims)
+}
+
+/// Which execution provider ran each node of a model's graph.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NodePlacement {
+    /// The model.
+    pub model: String,
+    /// Provider name -> the nodes it ran, as `name (op type)`, sorted.
+    pub by_provider: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl NodePlacement {
+    /// Nodes run by `provider` (an ONNX Runtime name such as
+    /// `CUDAExecutionProvider`).
+    pub fn count(&self, provider: &str) -> usize {
+        self.by_provider.get(provider).map_or(0, Vec::len)
+    }
+
+    /// Nodes run by any provider.
+    pub fn total(&self) -> usize {
+        self.by_provider.values().map(Vec::len).sum()
+    }
+
+    /// The nodes that did not run on `provider`, as `node (op) on provider`.
+    pub fn elsewhere(&self, provider: &str) -> Vec<String> {
+        self.by_provider
+            .iter()
+            .filter(|(p, _)| p.as_str() != provider)
+            .flat_map(|(p, nodes)| nodes.iter().map(move |n| format!("{n} on {p}")))
+            .collect()
+    }
+}
+
+impl std::fmt::Display for NodePlacement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .by_provider
+            .iter()
+            .map(|(p, n)| format!("{} on {p}", n.len()))
+            .collect();
+        write!(f, "{} nodes: {}", self.total(), parts.join(", "))
+    }
+}
+
+/// Load the model a card describes on `options.device`, run it once on
+/// zeros (batch 1; free dimensions take the card's patch size, else 16)
+/// with ONNX Runtime's profiler on, and read from the profile which
+/// provider ran each node. ONNX Runtime assigns nodes the CUDA provider
+/// cannot run to the CPU without saying so; this is how `--device cuda`
+/// proves that nothing fell back.
+pub fn node_placement(
+    card_path: &Path,
+    options: &ModelOptions,
+) -> Result<NodePlacement, InferError> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("radlab-profile-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| InferError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
+    let result = (|| {
+        let mut model = Model::load_with(card_path, options, Some(&dir.join("profile")))?;
+        let shape = probe_shape(&model.card);
+        model.run(ndarray::ArrayD::<f32>::zeros(shape).view())?;
+        let file = model
+            .session
+            .end_profiling()
+            .map_err(|e| ort_error("ending the profile", e))?;
+        // ONNX Runtime names the file relative to the working directory
+        // unless the prefix was absolute, as here.
+        let text = std::fs::read_to_string(&file).map_err(|e| InferError::Io {
+            path: file.clone().into(),
+            source: e,
+        })?;
+        let _ = std::fs::remove_file(&file);
+        parse_profile(&model.card.name, &text)
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn probe_shape(card: &ModelCard) -> Vec<usize> {
+    let dims = &card.inputs[0].shape;
+    let free = dims.iter().skip(1).filter(|&&d| d < 0).count();
+    let patch = &card.preprocessing.patch_size;
+    let mut from_patch = patch.iter().copied();
+    dims.iter()
+        .enumerate()
+        .map(|(i, &d)| match (i, d) {
+            (_, d) if d >= 0 => d as usize,
+            (0, _) => 1,
+            _ if patch.len() == free => from_patch.next().unwrap_or(16),
+            _ => 16,
+        })
+        .collect()
+}
+
+/// Node events of an ONNX Runtime profile (a JSON array of trace events;
+/// node events have `"cat": "Node"` and `args.provider`, `args.op_name`).
+/// Each node is counted once, under the provider that ran it.
+pub fn parse_profile(model: &str, text: &str) -> Result<NodePlacement, InferError> {
+    let events: Vec<serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| ort_error("reading the profile", format!("not a JSON array: {e}")))?;
+    let mut by_provider: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for e in &events {
+        if e["cat"] != "Node" {
+            continue;
+        }
+        let (Some(provider), Some(name)) = (e["args"]["provider"].as_str(), e["name"].as_str())
+        else {
+            continue;
+        };
+        // Each node appears as name_fence_before, name_kernel_time and
+        // name_fence_after; the kernel event names the node.
+        let Some(node) = name.strip_suffix("_kernel_time") else {
+            continue;
+        };
+        let op = e["args"]["op_name"].as_str().unwrap_or("?");
+        by_provider
+            .entry(provider.to_string())
+            .or_default()
+            .insert(format!("{node} ({op})"));
+    }
+    if by_provider.is_empty() {
+        return Err(ort_error(
+            "reading the profile",
+            "no node events: the profile format changed",
+        ));
+    }
+    Ok(NodePlacement {
+        model: model.to_string(),
+        by_provider: by_provider
+            .into_iter()
+            .map(|(p, n)| (p, n.into_iter().collect()))
+            .collect(),
+    })
 }

@@ -208,37 +208,18 @@ pub fn install(flavour: Flavour, progress: &mut dyn FnMut(&str)) -> Result<PathB
         wheel.project,
         dir.display()
     ));
-    let python = std::env::var("RADLAB_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let status = Command::new(&python)
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--python-version", "3.11", "--implementation", "cp"])
-        .args(["--abi", "cp311", "--platform", "manylinux_2_28_x86_64"])
-        .args(["--disable-pip-version-check", "--require-hashes", "-r"])
-        .arg(&requirements)
-        .arg("-d")
-        .arg(&work)
-        // pip's messages go to stderr: stdout may be a lab's JSON report.
-        .stdout(stderr_stdio())
-        .status();
     let manual = format!(
-        "to install it by hand: `{python} -m pip download --no-deps --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64 {}=={ORT_VERSION} -d /tmp/ort`, unzip {} from the wheel and set ORT_DYLIB_PATH to it",
+        "to install it by hand: `python3 -m pip download --no-deps --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64 {}=={ORT_VERSION} -d /tmp/ort`, unzip {} from the wheel and set ORT_DYLIB_PATH to it",
         wheel.project, wheel.members[0]
     );
-    match status {
-        Err(e) => {
-            let _ = fs::remove_dir_all(&work);
-            return Err(InferError::Runtime(format!(
-                "could not run `{python} -m pip` to install ONNX Runtime ({e}); install Python 3 with pip (e.g. `apt-get install python3-pip`) and run again, or {manual}"
-            )));
-        }
-        Ok(s) if !s.success() => {
-            let _ = fs::remove_dir_all(&work);
-            return Err(InferError::Runtime(format!(
-                "`{python} -m pip download {}=={ORT_VERSION}` failed ({s}); check that PyPI is reachable and pip works, or {manual}",
-                wheel.project
-            )));
-        }
-        Ok(_) => {}
+    if let Err(e) = pip_download(
+        &requirements,
+        &work,
+        &format!("{}=={ORT_VERSION}", wheel.project),
+        &manual,
+    ) {
+        let _ = fs::remove_dir_all(&work);
+        return Err(e);
     }
     let wheel_path = work.join(wheel.file);
     progress(&format!("checking sha256 of {}", wheel.file));
@@ -258,32 +239,89 @@ pub fn install(flavour: Flavour, progress: &mut dyn FnMut(&str)) -> Result<PathB
     Ok(target)
 }
 
-fn extract(wheel_path: &Path, members: &[&str], dir: &Path, work: &Path) -> Result<(), InferError> {
-    let file = fs::File::open(wheel_path).map_err(|e| io_error(wheel_path, e))?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| {
-        InferError::Runtime(format!("{}: not a zip file: {e}", wheel_path.display()))
+/// `python3 -m pip download` of the hash-pinned `requirements` into `work`
+/// (binary wheels for CPython 3.11 on manylinux x86_64, no dependencies:
+/// every file is listed and pinned). `what` names the download in errors,
+/// `manual` says how to do it by hand.
+pub(crate) fn pip_download(
+    requirements: &Path,
+    work: &Path,
+    what: &str,
+    manual: &str,
+) -> Result<(), InferError> {
+    let python = std::env::var("RADLAB_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let mut command = Command::new(&python);
+    command
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+        .args(["--python-version", "3.11", "--implementation", "cp"]);
+    // NVIDIA's wheels carry older manylinux tags than ONNX Runtime's; pip
+    // matches only the platforms it is given.
+    for platform in [
+        "manylinux_2_28_x86_64",
+        "manylinux_2_27_x86_64",
+        "manylinux_2_17_x86_64",
+        "manylinux_2_12_x86_64",
+    ] {
+        command.args(["--platform", platform]);
+    }
+    let status = command
+        .args(["--disable-pip-version-check", "--require-hashes", "-r"])
+        .arg(requirements)
+        .arg("-d")
+        .arg(work)
+        // pip's messages go to stderr: stdout may be a lab's JSON report.
+        .stdout(stderr_stdio())
+        .status();
+    match status {
+        Err(e) => Err(InferError::Runtime(format!(
+            "could not run `{python} -m pip` to download {what} ({e}); install Python 3 with pip (e.g. `apt-get install python3-pip`) and run again, or {manual}"
+        ))),
+        Ok(s) if !s.success() => Err(InferError::Runtime(format!(
+            "`{python} -m pip download {what}` failed ({s}); check that PyPI is reachable and pip works, or {manual}"
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Copy the wheel entry `member` into `dest`, streamed (the CUDA libraries
+/// are up to 540 MB each) and synced.
+pub(crate) fn extract_member(
+    archive: &mut zip::ZipArchive<fs::File>,
+    wheel_path: &Path,
+    member: &str,
+    dest: &Path,
+) -> Result<(), InferError> {
+    let mut entry = archive.by_name(member).map_err(|e| {
+        InferError::Runtime(format!(
+            "{}: no {member} inside ({e})",
+            wheel_path.display()
+        ))
     })?;
+    let mut out = std::io::BufWriter::new(fs::File::create(dest).map_err(|e| io_error(dest, e))?);
+    std::io::copy(&mut entry, &mut out).map_err(|e| io_error(dest, e))?;
+    out.flush().map_err(|e| io_error(dest, e))?;
+    out.get_ref().sync_all().map_err(|e| io_error(dest, e))?;
+    Ok(())
+}
+
+/// Open a wheel as a zip archive.
+pub(crate) fn open_wheel(wheel_path: &Path) -> Result<zip::ZipArchive<fs::File>, InferError> {
+    let file = fs::File::open(wheel_path).map_err(|e| io_error(wheel_path, e))?;
+    zip::ZipArchive::new(file)
+        .map_err(|e| InferError::Runtime(format!("{}: not a zip file: {e}", wheel_path.display())))
+}
+
+fn extract(wheel_path: &Path, members: &[&str], dir: &Path, work: &Path) -> Result<(), InferError> {
+    let mut archive = open_wheel(wheel_path)?;
     // Extract everything first, then rename: the library file, renamed last,
     // is what marks the install as complete.
     let mut staged = Vec::new();
     for member in members {
-        let mut entry = archive.by_name(member).map_err(|e| {
-            InferError::Runtime(format!(
-                "{}: no {member} inside ({e})",
-                wheel_path.display()
-            ))
-        })?;
         let name = Path::new(member)
             .file_name()
             .expect("member has a file name");
         let tmp = work.join(name);
-        let mut out = fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
-        let mut buf = Vec::new();
-        entry
-            .read_to_end(&mut buf)
-            .map_err(|e| io_error(wheel_path, e))?;
-        out.write_all(&buf).map_err(|e| io_error(&tmp, e))?;
-        out.sync_all().map_err(|e| io_error(&tmp, e))?;
+        extract_member(&mut archive, wheel_path, member, &tmp)?;
         staged.push((tmp, dir.join(name)));
     }
     staged.sort_by_key(|(_, dest)| dest.file_name().map(|n| n == LIBRARY_FILE));
@@ -301,7 +339,7 @@ fn stderr_stdio() -> std::process::Stdio {
     }
 }
 
-fn tempdir_in(dir: &Path) -> Result<PathBuf, InferError> {
+pub(crate) fn tempdir_in(dir: &Path) -> Result<PathBuf, InferError> {
     let path = dir.join(format!(".install-{}", std::process::id()));
     let _ = fs::remove_dir_all(&path);
     fs::create_dir_all(&path).map_err(|e| io_error(&path, e))?;
@@ -323,7 +361,7 @@ pub fn sha256_file(path: &Path) -> Result<String, InferError> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> InferError {
+pub(crate) fn io_error(path: &Path, source: std::io::Error) -> InferError {
     InferError::Io {
         path: path.to_path_buf(),
         source,
@@ -338,6 +376,8 @@ pub struct Runtime {
     pub located: Located,
     /// The environment every session is created in.
     pub env: ort::environment::Environment,
+    /// For the CUDA build: the CUDA and cuDNN libraries loaded.
+    pub cuda: Option<crate::cuda::CudaVersions>,
 }
 
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
@@ -350,6 +390,15 @@ pub fn runtime(flavour: Flavour) -> Result<&'static Runtime, InferError> {
     let loaded = RUNTIME.get_or_init(|| {
         let mut say = |line: &str| eprintln!("radlab: {line}");
         let located = locate(flavour, &mut say).map_err(|e| e.to_string())?;
+        // The CUDA build's provider needs CUDA and cuDNN: install them from
+        // PyPI when missing and load them by path before ONNX Runtime starts.
+        let cuda = if located.flavour == Flavour::Gpu {
+            let dir = crate::cuda::install(&mut say).map_err(|e| e.to_string())?;
+            crate::cuda::preload(&dir).map_err(|e| e.to_string())?;
+            Some(crate::cuda::versions(&dir).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
         let builder = ort::init_from(&located.path).map_err(|e| {
             format!(
                 "could not load ONNX Runtime from {}: {e}",
@@ -361,7 +410,7 @@ pub fn runtime(flavour: Flavour) -> Result<&'static Runtime, InferError> {
             .build()
             .map_err(|e| format!("ONNX Runtime environment: {e}"))?;
         tracing::info!(path = %located.path.display(), flavour = flavour.name(), "ONNX Runtime loaded");
-        Ok(Runtime { located, env })
+        Ok(Runtime { located, env, cuda })
     });
     match loaded {
         Ok(rt) => {

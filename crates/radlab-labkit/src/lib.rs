@@ -42,17 +42,23 @@ impl InferArgs {
     /// Load one of the bundled models by card name (e.g. `nodule_classifier`),
     /// saying on stderr where it runs.
     pub fn load(&self, card: &str) -> Result<radlab_infer::Model> {
-        let path = models_dir().join(format!("{card}.toml"));
-        let model = radlab_infer::Model::load(
-            &path,
-            &radlab_infer::ModelOptions {
-                device: self.device,
-                threads: self.threads,
-            },
-        )?;
+        let model = radlab_infer::Model::load(&model_card(card), &self.options())?;
         eprintln!("model {} on {}", model.card().name, model.placement());
         Ok(model)
     }
+
+    /// The options these arguments stand for.
+    pub fn options(&self) -> radlab_infer::ModelOptions {
+        radlab_infer::ModelOptions {
+            device: self.device,
+            threads: self.threads,
+        }
+    }
+}
+
+/// The card of a bundled model (e.g. `nodule_classifier`).
+pub fn model_card(card: &str) -> std::path::PathBuf {
+    models_dir().join(format!("{card}.toml"))
 }
 
 /// Start logging to stderr: silent by default, so that a bad input gives
