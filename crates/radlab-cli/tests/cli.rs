@@ -90,6 +90,15 @@ fn runtime_reports_library_and_provider() {
     assert!(out.contains("ONNX Runtime 1.31.1"), "{out}");
     assert!(out.contains("libonnxruntime.so.1.31.1"), "{out}");
     assert!(out.contains("CPUExecutionProvider (asked: cpu)"), "{out}");
+    // Every node of both bundled models, read from ONNX Runtime's profile.
+    assert!(
+        out.contains("nodule-classifier (8 nodes: 8 on CPUExecutionProvider)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("nodule-segmenter (5 nodes: 5 on CPUExecutionProvider)"),
+        "{out}"
+    );
     // auto on a machine without CUDA says why it chose the CPU.
     let o = radlab(tmp.path())
         .args(["runtime", "--device", "auto"])
