@@ -36,9 +36,19 @@ fn write_results(seed: u64, shape: [usize; 3], frames: seg::Frames) -> Written {
     radlab_synth::write_case(&case, &ct).unwrap();
     let vol = radlab_dicom::load_path(&ct, None).unwrap();
     let labels = case.phantom.labels.mapv(u32::from);
-    let findings = Finding::from_labels(labels.view(), &vol, |l| 0.5 + 0.1 * f64::from(l)).unwrap();
-    assert_eq!(findings.len(), 2);
-    let source = SourceSeries::from_volume(&vol).unwrap();
+    write_for(dir, &vol, labels.view(), frames)
+}
+
+/// Write the SEG and SR of `labels` (one finding per label) on `vol`.
+fn write_for(
+    dir: tempfile::TempDir,
+    vol: &radlab_dicom::Volume,
+    labels: ndarray::ArrayView3<'_, u32>,
+    frames: seg::Frames,
+) -> Written {
+    let findings = Finding::from_labels(labels, vol, |l| 0.5 + 0.1 * f64::from(l)).unwrap();
+    assert!(!findings.is_empty(), "the labels have findings");
+    let source = SourceSeries::from_volume(vol).unwrap();
     let alg = Algorithm::from_weights("nodule-segmenter", &"ab".repeat(32));
     let created = Created::from_unix(1_764_547_200);
     let seg_obj = seg::segmentation(&findings, &source, &alg, frames, &created).unwrap();
@@ -52,6 +62,77 @@ fn write_results(seed: u64, shape: [usize; 3], frames: seg::Frames) -> Written {
         sr,
         findings,
     }
+}
+
+fn assert_valid(w: &Written) {
+    for f in [&w.seg, &w.sr] {
+        let (errors, text) = dciodvfy(f);
+        eprintln!("dciodvfy {}:\n{text}", f.display());
+        assert!(errors.is_empty(), "{}: {errors:#?}", f.display());
+        tool_ok("dcmdump", f);
+    }
+    let tree = tool_ok("dsrdump", &w.sr);
+    assert!(tree.contains("Imaging Measurement Report"), "{tree}");
+    assert_eq!(
+        tree.matches("Measurement Group").count(),
+        w.findings.len(),
+        "{tree}"
+    );
+    let obj = dicom_object::open_file(&w.sr).unwrap();
+    let problems = check::check_report(&obj);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn results_on_the_sample_study_are_valid() {
+    let spec = radlab_synth::sample_specs().remove(0);
+    let case = radlab_synth::generate_case(&spec);
+    let ct = radlab_tests::workspace_root()
+        .join("sample_data")
+        .join(&spec.id)
+        .join("ct");
+    let vol = radlab_dicom::load_path(&ct, None).unwrap();
+    let labels = case.phantom.labels.mapv(u32::from);
+    let w = write_for(
+        tempfile::tempdir().unwrap(),
+        &vol,
+        labels.view(),
+        seg::Frames::NonEmpty,
+    );
+    assert_eq!(w.findings.len(), spec.nodules);
+    assert_valid(&w);
+}
+
+/// pydicom's CT_small.dcm (a GE CT slice, not written by radlab) as a
+/// one-slice source: a threshold blob becomes the finding.
+#[test]
+fn results_on_a_third_party_ct_are_valid() {
+    let tp = radlab_tests::third_party_dir();
+    let path =
+        find_file(&tp, "CT_small.dcm").expect("pydicom's CT_small.dcm in the third-party corpus");
+    let vol = radlab_dicom::load_series(&[path]).unwrap();
+    let labels = vol.voxels.mapv(|v| u32::from(v > 200.0));
+    let w = write_for(
+        tempfile::tempdir().unwrap(),
+        &vol,
+        labels.view(),
+        seg::Frames::All,
+    );
+    assert_valid(&w);
+}
+
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_file(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
 }
 
 fn dciodvfy(path: &Path) -> (Vec<String>, String) {
@@ -90,16 +171,7 @@ fn tool_ok(tool: &str, path: &Path) -> String {
 #[test]
 fn seg_and_sr_pass_dciodvfy_dsrdump_and_dcmdump() {
     for frames in [seg::Frames::NonEmpty, seg::Frames::All] {
-        let w = write_results(11, [24, 64, 72], frames);
-        for f in [&w.seg, &w.sr] {
-            let (errors, text) = dciodvfy(f);
-            eprintln!("dciodvfy {}:\n{text}", f.display());
-            assert!(errors.is_empty(), "{}: {errors:#?}", f.display());
-            tool_ok("dcmdump", f);
-        }
-        let tree = tool_ok("dsrdump", &w.sr);
-        assert!(tree.contains("Imaging Measurement Report"), "{tree}");
-        assert_eq!(tree.matches("Measurement Group").count(), 2, "{tree}");
+        assert_valid(&write_results(11, [24, 64, 72], frames));
     }
 }
 
@@ -268,4 +340,84 @@ fn seg_frames_hold_the_mask_and_uids_are_stable() {
     }
     let total: usize = a.findings.iter().map(|f| f.voxels.len()).sum();
     assert_eq!(count, total);
+}
+
+/// The Python that has highdicom: `RADLAB_RESULTS_PYTHON`, which
+/// `cargo xtask test` sets after installing tools/results/requirements.txt.
+fn highdicom_python() -> PathBuf {
+    std::env::var_os("RADLAB_RESULTS_PYTHON")
+        .map(PathBuf::from)
+        .expect(
+            "RADLAB_RESULTS_PYTHON is not set: run `cargo xtask test`, which installs highdicom",
+        )
+}
+
+#[test]
+fn highdicom_reads_back_the_same_values() {
+    let w = write_results(15, [24, 64, 72], seg::Frames::NonEmpty);
+    let script = radlab_tests::workspace_root().join("tools/results/read_with_highdicom.py");
+    let o = Command::new(highdicom_python())
+        .arg(&script)
+        .arg(&w.seg)
+        .arg(&w.sr)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    eprintln!("{got:#}");
+    assert_eq!(got["versions"]["highdicom"], "0.28.2");
+    let sr = dicom_object::open_file(&w.sr).unwrap();
+    let root = Item::decode(&sr, 32).unwrap();
+    let groups = &root.find("126010", "DCM").next().unwrap().children;
+    let segs = got["segments"].as_array().unwrap();
+    let hd_groups = got["groups"].as_array().unwrap();
+    assert_eq!(segs.len(), w.findings.len());
+    assert_eq!(hd_groups.len(), w.findings.len());
+    for ((f, s), (g, mine)) in w
+        .findings
+        .iter()
+        .zip(segs)
+        .zip(hd_groups.iter().zip(groups))
+    {
+        assert_eq!(s["number"], u64::from(f.number));
+        assert_eq!(s["voxels"], f.voxels.len() as u64, "segment {}", f.number);
+        assert_eq!(s["tracking_id"], f.tracking_id());
+        let uid = match &mine.find("112040", "DCM").next().unwrap().value {
+            Value::UidRef(u) => u.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            s["tracking_uid"],
+            uid.as_str(),
+            "SEG and SR agree on the tracking UID"
+        );
+        assert_eq!(g["tracking_uid"], uid.as_str());
+        assert_eq!(g["tracking_id"], f.tracking_id());
+        assert_eq!(g["finding"], "27925004");
+        assert_eq!(g["finding_sites"], serde_json::json!(["39607008"]));
+        assert_eq!(g["referenced_segment"][1], serde_json::json!([f.number]));
+        let m = &g["measurements"];
+        let close = |key: &str, unit: &str, want: f64| {
+            let v = &m[key];
+            assert_eq!(v[1], unit, "{key}: {m:#}");
+            let x = v[0].as_f64().unwrap();
+            assert!(
+                (x - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{key}: {x} vs {want}"
+            );
+        };
+        close("Volume", "mm3", f.volume_mm3);
+        close("Long Axis", "mm", f.long_axis_mm);
+        close("Attenuation Coefficient", "[hnsf'U]", f.mean_hu);
+        close("Nodule probability", "1", f.probability);
+    }
+    // Evidence: every source instance and the SEG.
+    let evidence = got["evidence"].as_array().unwrap();
+    let seg_obj = dicom_object::open_file(&w.seg).unwrap();
+    let seg_uid = radlab_dicom::attrs::string(&seg_obj, tags::SOP_INSTANCE_UID).unwrap();
+    assert!(evidence.iter().any(|e| e == seg_uid.as_str()));
+    let frames =
+        radlab_dicom::attrs::items(&seg_obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).len();
+    assert_eq!(evidence.len(), 1 + 24);
+    assert_eq!(got["frames"], frames as u64);
 }

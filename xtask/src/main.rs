@@ -156,11 +156,18 @@ fn run_cli(cli: Cli) -> Result<()> {
             provision::onnx_runtime(&root)?;
             provision::validators()?;
             let tp = provision::third_party(&root)?;
+            // highdicom, which reads radlab's SEG and SR back.
+            let results_py = provision::venv(
+                &root,
+                "results-venv",
+                &root.join("tools/results/requirements.txt"),
+            )?;
             run(cargo()
                 .current_dir(&root)
                 .args(["test", "--workspace"])
                 .args(&cargo_args)
-                .env("RADLAB_THIRD_PARTY", &tp))?;
+                .env("RADLAB_THIRD_PARTY", &tp)
+                .env("RADLAB_RESULTS_PYTHON", &results_py))?;
             // The benchmark harness on tiny sizes: proves it runs and that
             // radlab and its peers agree (timings are not judged here).
             bench::bench(
