@@ -421,3 +421,78 @@ fn highdicom_reads_back_the_same_values() {
     assert_eq!(evidence.len(), 1 + 24);
     assert_eq!(got["frames"], frames as u64);
 }
+
+#[test]
+fn secondary_capture_passes_dciodvfy_and_says_not_for_diagnosis() {
+    use radlab_imaging::window::{VoiFunction, Window};
+    use radlab_results::sc;
+    let spec = radlab_synth::sample_specs().remove(0);
+    let case = radlab_synth::generate_case(&spec);
+    let ct = radlab_tests::workspace_root()
+        .join("sample_data")
+        .join(&spec.id)
+        .join("ct");
+    let vol = radlab_dicom::load_path(&ct, None).unwrap();
+    let labels = case.phantom.labels.mapv(u32::from);
+    let findings = Finding::from_labels(labels.view(), &vol, |_| 0.9).unwrap();
+    let source = SourceSeries::from_volume(&vol).unwrap();
+    let alg = Algorithm::from_weights("nodule-segmenter", &"cd".repeat(32));
+    let f = &findings[0];
+    let z = f.voxels[f.voxels.len() / 2][0];
+    let [_, rows, cols] = vol.shape();
+    let w = Window::new(-600.0, 1500.0, VoiFunction::Linear).unwrap();
+    let slice: Vec<f32> = vol
+        .voxels
+        .index_axis(ndarray::Axis(0), z)
+        .iter()
+        .copied()
+        .collect();
+    let mut gray = vec![0u8; slice.len()];
+    w.to_u8_slice(&slice, &mut gray);
+    let mut pic = sc::Rgb::from_gray(rows, cols, &gray);
+    let mut mask = vec![false; rows * cols];
+    for v in f.voxels.iter().filter(|v| v[0] == z) {
+        mask[v[1] * cols + v[2]] = true;
+    }
+    pic.outline(&mask, [255, 0, 0]);
+    let obj = sc::secondary_capture(
+        pic,
+        z,
+        "outline",
+        "nodule outlines",
+        &source,
+        &alg,
+        &Created::from_unix(0),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sc.dcm");
+    radlab_dicom::write::write_dicom_atomic(&path, &obj).unwrap();
+    let (errors, text) = dciodvfy(&path);
+    eprintln!("{text}");
+    assert!(errors.is_empty(), "{errors:#?}");
+    tool_ok("dcmdump", &path);
+    let back = dicom_object::open_file(&path).unwrap();
+    let s = |t| radlab_dicom::attrs::string(&back, t).unwrap();
+    assert_eq!(s(tags::BURNED_IN_ANNOTATION), "YES");
+    assert!(s(tags::SERIES_DESCRIPTION).starts_with(sc::CAUTION));
+    let src = &radlab_dicom::attrs::items(&back, tags::SOURCE_IMAGE_SEQUENCE)[0];
+    assert_eq!(
+        radlab_dicom::attrs::string(src, tags::REFERENCED_SOP_INSTANCE_UID).unwrap(),
+        source.instances[z].sop_instance
+    );
+    // The outline is red in the pixels, and the caution text is burned in
+    // (yellow pixels in the top rows).
+    let px = back.element(tags::PIXEL_DATA).unwrap().to_bytes().unwrap();
+    let red = px
+        .chunks(3)
+        .take(rows * cols)
+        .filter(|p| p == &[255, 0, 0])
+        .count();
+    assert!(red > 0);
+    let yellow_top = px[..cols * 12 * 3]
+        .chunks(3)
+        .filter(|p| p == &[255, 255, 0])
+        .count();
+    assert!(yellow_top > 50, "{yellow_top}");
+}

@@ -6,6 +6,8 @@
 //!   referencing their source CT instances;
 //! * [`tid1500`]: a TID 1500 Imaging Measurement Report as Comprehensive 3D
 //!   SR, one TID 1411 measurement group per finding;
+//! * [`sc`]: a Secondary Capture picture of a result, marked not for
+//!   diagnostic use, referencing its source slice;
 //! * [`check`]: radlab's own TID 1500/1411 template and UCUM-grammar checker
 //!   (the offline validators check IODs, not templates).
 //!
@@ -16,6 +18,7 @@
 pub mod check;
 pub mod dataset;
 pub mod finding;
+pub mod sc;
 pub mod seg;
 pub mod source;
 pub mod sr;
