@@ -155,6 +155,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             new_lab::selftest(&root)?;
             provision::onnx_runtime(&root)?;
             provision::validators()?;
+            provision::orthanc()?;
             let tp = provision::third_party(&root)?;
             // highdicom, which reads radlab's SEG and SR back.
             let results_py = provision::venv(

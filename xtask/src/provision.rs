@@ -138,6 +138,25 @@ pub fn debian(wanted: &[(&str, &str)], what: &str) -> Result<()> {
         eprintln!("{what}: {} present", bins.join(", "));
         return Ok(());
     }
+    apt_install(&missing, what)
+}
+
+/// Debian's Orthanc and its DICOMweb plugin, for the PACS tests and labs
+/// (radlab-pacs installs them the same way when a lab runs first).
+pub fn orthanc() -> Result<()> {
+    let files = [
+        "/usr/sbin/Orthanc",
+        "/usr/share/orthanc/plugins/libOrthancDicomWeb.so",
+    ];
+    if files.iter().all(|f| Path::new(f).exists()) {
+        eprintln!("Orthanc: {} present", files.join(", "));
+        return Ok(());
+    }
+    apt_install(&["orthanc", "orthanc-dicomweb"], "Orthanc")
+}
+
+/// apt-get install `packages` (as root, else through sudo).
+fn apt_install(missing: &[&str], what: &str) -> Result<()> {
     let sudo: &[&str] = if std::env::var("USER").is_ok_and(|u| u == "root") || is_root() {
         &[]
     } else {
