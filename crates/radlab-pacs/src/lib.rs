@@ -12,6 +12,7 @@
 
 pub mod dicomweb;
 pub mod orthanc;
+pub mod scu;
 
 /// What went wrong on the PACS side.
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use radlab_pacs::dicomweb::{DicomWeb, value_str};
 use radlab_pacs::orthanc::{Orthanc, OrthancOptions};
+use radlab_pacs::scu::{Association, ScuOptions};
 use radlab_results::{Algorithm, Created, Finding, SourceSeries, seg, tid1500};
 
 #[test]
@@ -97,6 +98,49 @@ fn stow_qido_wado_round_trip_and_clean_stop() {
             .unwrap()
             .is_empty()
     );
+
+    // DIMSE: C-ECHO, then C-STORE of a Secondary Capture, found by QIDO.
+    let mut gray = vec![0u8; 48 * 48];
+    gray[..48].fill(200);
+    let sc = radlab_results::sc::secondary_capture(
+        radlab_results::sc::Rgb::from_gray(48, 48, &gray),
+        3,
+        "outline",
+        "test picture",
+        &source,
+        &alg,
+        &created,
+    )
+    .unwrap();
+    let opts = ScuOptions {
+        calling_aet: "RADLAB".into(),
+        called_aet: pacs.aet.clone(),
+        address: format!("127.0.0.1:{}", pacs.dicom_port),
+        timeout: Duration::from_secs(30),
+    };
+    let mut assoc = Association::open(&opts, &[radlab_results::sc::SECONDARY_CAPTURE]).unwrap();
+    for n in &assoc.negotiated {
+        eprintln!("{n}");
+        assert!(n.transfer_syntax.is_some(), "{n}");
+    }
+    assert_eq!(assoc.echo().unwrap(), 0);
+    assert_eq!(assoc.store(&sc).unwrap(), 0);
+    // A class that was not proposed is refused by name, before any byte is sent.
+    let seg_obj = seg::segmentation(&findings, &source, &alg, seg::Frames::All, &created).unwrap();
+    let err = assoc.store(&seg_obj).unwrap_err().to_string();
+    assert!(
+        err.contains("Segmentation Storage (SEG) was not proposed"),
+        "{err}"
+    );
+    assoc.release().unwrap();
+    let sc_series = radlab_results::sc::series_uid(&source, &alg, "outline");
+    let found = web
+        .search(&format!(
+            "studies/{}/series/{sc_series}/instances",
+            source.study_uid
+        ))
+        .unwrap();
+    assert_eq!(found.len(), 1);
 
     pacs.stop(Duration::from_secs(20));
     let alive = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
