@@ -129,10 +129,24 @@ impl Finding {
     }
 }
 
+/// Surface voxels compared pair by pair at most (about 3.4e7 pairs, well
+/// under a second); past this, [`long_axis`] compares only the extreme
+/// voxels along [`DIRECTIONS`] directions.
+pub const EXACT_LIMIT: usize = 8192;
+
+/// Directions (a Fibonacci sphere) whose extreme voxels a large finding's
+/// long axis is taken from.
+pub const DIRECTIONS: usize = 1024;
+
 /// Longest distance between voxel centres. The two farthest points of a
 /// finite set are vertices of its convex hull, and a hull vertex is never an
 /// interior voxel (one with all six face neighbours in the set), so only
 /// surface voxels are compared: by hand, because it is a dozen lines.
+/// A finding with more than [`EXACT_LIMIT`] surface voxels (a large
+/// false positive, say) is measured between the voxels extreme along
+/// [`DIRECTIONS`] directions: the time stays bounded and the result is a
+/// lower bound, exact when both ends of the longest segment are extreme
+/// along some sampled direction (a box's corners are; a test checks it).
 fn long_axis(voxels: &[[usize; 3]], spacing: [f64; 3]) -> f64 {
     let set: std::collections::HashSet<[usize; 3]> = voxels.iter().copied().collect();
     let inside = |v: [usize; 3], d: usize, up: bool| {
@@ -146,7 +160,7 @@ fn long_axis(voxels: &[[usize; 3]], spacing: [f64; 3]) -> f64 {
         }
         set.contains(&n)
     };
-    let surface: Vec<[f64; 3]> = voxels
+    let mut points: Vec<[f64; 3]> = voxels
         .iter()
         .filter(|&&v| (0..3).any(|d| !inside(v, d, true) || !inside(v, d, false)))
         .map(|v| {
@@ -157,9 +171,27 @@ fn long_axis(voxels: &[[usize; 3]], spacing: [f64; 3]) -> f64 {
             ]
         })
         .collect();
+    if points.len() > EXACT_LIMIT {
+        let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
+        let mut keep: Vec<usize> = (0..DIRECTIONS)
+            .map(|i| {
+                let z = 1.0 - 2.0 * (i as f64 + 0.5) / DIRECTIONS as f64;
+                let r = (1.0 - z * z).sqrt();
+                let t = golden * i as f64;
+                let d = [z, r * t.sin(), r * t.cos()];
+                let dot = |p: &[f64; 3]| p[0] * d[0] + p[1] * d[1] + p[2] * d[2];
+                (0..points.len())
+                    .max_by(|&a, &b| dot(&points[a]).total_cmp(&dot(&points[b])))
+                    .expect("points is not empty")
+            })
+            .collect();
+        keep.sort_unstable();
+        keep.dedup();
+        points = keep.into_iter().map(|i| points[i]).collect();
+    }
     let mut best = 0.0f64;
-    for (i, a) in surface.iter().enumerate() {
-        for b in &surface[i + 1..] {
+    for (i, a) in points.iter().enumerate() {
+        for b in &points[i + 1..] {
             let d = (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2);
             best = best.max(d);
         }
@@ -180,5 +212,22 @@ mod tests {
         let cube: Vec<[usize; 3]> = (0..27).map(|i| [i / 9, i / 3 % 3, i % 3]).collect();
         let want = (4.0f64 * 4.0 + 4.0 + 1.0).sqrt(); // 2*2mm, 2*1mm, 2*0.5mm
         assert!((long_axis(&cube, [2.0, 1.0, 0.5]) - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_large_box_is_measured_in_bounded_time_and_exactly() {
+        // 60 x 80 x 100 voxels: ~40k surface voxels, past the exact limit.
+        // A box's diameter is corner to corner; the extreme voxels along
+        // the sampled directions include the corners.
+        let (a, b, c) = (60usize, 80usize, 100usize);
+        let voxels: Vec<[usize; 3]> = (0..a * b * c)
+            .map(|i| [i / (b * c), i / c % b, i % c])
+            .collect();
+        let want =
+            (((a - 1) as f64).powi(2) + ((b - 1) as f64).powi(2) + ((c - 1) as f64).powi(2)).sqrt();
+        let t0 = std::time::Instant::now();
+        let got = long_axis(&voxels, [1.0; 3]);
+        assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+        assert!(t0.elapsed().as_secs() < 30);
     }
 }
