@@ -323,7 +323,73 @@ def run(workload, data, runs):
         return times, {"mean_probability": float(out.astype(np.float64).mean()),
                        "overhead_ratio": ratios[len(ratios) // 2],
                        "forwards_s": sum(forwards) / len(forwards)}
+    if workload == "results_highdicom":
+        return results_highdicom(data, runs)
     raise SystemExit(f"unknown workload {workload}")
+
+
+def result_labels(shape):
+    """The three balls radlab-bench's result_labels makes."""
+    nz, ny, nx = shape
+    r = max(1, nx // 40)
+    z, y, x = np.ogrid[:nz, :ny, :nx]
+    out = np.zeros(shape, np.uint8)
+    for i, (fz, fy, fx) in enumerate([(0.3, 0.4, 0.35), (0.6, 0.55, 0.65), (0.5, 0.3, 0.7)]):
+        c = (int(fz * nz), int(fy * ny), int(fx * nx))
+        out[(z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2 <= r * r] = i + 1
+    return out
+
+
+def results_highdicom(data, runs):
+    """SEG + TID 1500 SR with highdicom, the source datasets read first."""
+    import io
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+    srcs = [pydicom.dcmread(f) for f in files(data / "ct")]
+    n = normal_of(srcs[0])
+    srcs.sort(key=lambda d: float(np.dot(n, [float(v) for v in d.ImagePositionPatient])))
+    labels = result_labels((len(srcs), srcs[0].Rows, srcs[0].Columns))
+
+    def write():
+        k = int(labels.max())
+        descs = [hd.seg.SegmentDescription(
+            segment_number=i, segment_label=f"Nodule {i}",
+            segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
+            segmented_property_type=codes.SCT.Nodule,
+            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+            algorithm_identification=hd.AlgorithmIdentificationSequence(
+                name="nodule-segmenter", version="1",
+                family=codes.cid7162.ArtificialIntelligence),
+            tracking_uid=hd.UID(), tracking_id=f"Nodule {i}") for i in range(1, k + 1)]
+        seg = hd.seg.Segmentation(
+            source_images=srcs, pixel_array=labels,
+            segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=descs, series_instance_uid=hd.UID(), series_number=9001,
+            sop_instance_uid=hd.UID(), instance_number=1, manufacturer="peer",
+            manufacturer_model_name="nodule-segmenter", software_versions="1",
+            device_serial_number="1")
+        groups = [hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
+            tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=f"Nodule {i}"),
+            referenced_segment=hd.sr.ReferencedSegment.from_segmentation(seg, i),
+            finding_type=codes.SCT.Nodule, finding_sites=[hd.sr.FindingSite(codes.SCT.Lung)],
+            measurements=[hd.sr.Measurement(
+                name=codes.SCT.Volume, value=float((labels == i).sum()),
+                unit=codes.UCUM.CubicMillimeter)]) for i in range(1, k + 1)]
+        report = hd.sr.MeasurementReport(
+            observation_context=hd.sr.ObservationContext(
+                observer_device_context=hd.sr.ObserverContext(
+                    observer_type=codes.DCM.Device,
+                    observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+                        uid=hd.UID()))),
+            procedure_reported=codes.LN.CTUnspecifiedBodyRegion, imaging_measurements=groups)
+        sr = hd.sr.Comprehensive3DSR(
+            evidence=list(srcs) + [seg], content=report, series_instance_uid=hd.UID(),
+            series_number=9002, sop_instance_uid=hd.UID(), instance_number=1, manufacturer="peer")
+        for d in (seg, sr):
+            d.save_as(io.BytesIO(), enforce_file_format=True)
+        return k
+    times, k = timed(runs, write)
+    return times, {"segments": float(k), "voxels": float((labels > 0).sum())}
 
 
 def gen_rle(data):

@@ -81,6 +81,15 @@ fn rows() -> Vec<Row> {
         dispatched: false,
     };
     vec![
+        row(
+            // Goal: >= 10x highdicom (issue 20), judged with the ratio.
+            "SEG + TID 1500 SR of 3 nodules on the CT series",
+            Some("results"),
+            vec![("highdicom", "results_highdicom", false)],
+            // highdicom took 0.74-1.0 s on the development machine.
+            Goal::Seconds(0.075),
+            0.0,
+        ),
         Row {
             // The files read (int16) and the f32 volume written.
             bytes: Some(|c, ct_bytes| ct_bytes + 4.0 * c.get("voxels").copied().unwrap_or(0.0)),

@@ -428,6 +428,30 @@ fn hu_check(vol: &radlab_dicom::Volume) -> BTreeMap<String, f64> {
     ])
 }
 
+/// Three balls of radius `max(1, x / 40)` voxels at fixed fractions of the
+/// grid, labelled 1, 2, 3: the findings of the results row (peers.py makes
+/// the same ones).
+fn result_labels(shape: [usize; 3]) -> ndarray::Array3<u32> {
+    let [nz, ny, nx] = shape;
+    let r = (nx / 40).max(1) as i64;
+    let centres = [(0.3, 0.4, 0.35), (0.6, 0.55, 0.65), (0.5, 0.3, 0.7)];
+    let mut out = ndarray::Array3::zeros((nz, ny, nx));
+    for (i, (fz, fy, fx)) in centres.iter().enumerate() {
+        let c = [
+            (fz * nz as f64) as i64,
+            (fy * ny as f64) as i64,
+            (fx * nx as f64) as i64,
+        ];
+        for ((z, y, x), v) in out.indexed_iter_mut() {
+            let d = [z as i64 - c[0], y as i64 - c[1], x as i64 - c[2]];
+            if d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= r * r {
+                *v = i as u32 + 1;
+            }
+        }
+    }
+    out
+}
+
 fn timed<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(Vec<f64>, T)> {
     let mut times = Vec::new();
     let mut last = None;
@@ -683,6 +707,42 @@ fn run_workload(
                 Ok(mid.iter().map(|&b| b as u64).sum::<u64>())
             })?;
             (t, BTreeMap::from([("slice_sum".into(), sum as f64)]))
+        }
+        "results" => {
+            // SEG + TID 1500 SR of three spherical findings on the CT
+            // series; the source headers are read before the clock starts
+            // (as the peer's pydicom datasets are).
+            let vol = radlab_dicom::load_path(&data.join("ct"), None)?;
+            let source = radlab_results::SourceSeries::from_volume(&vol)?;
+            let labels = result_labels(vol.shape());
+            let alg = radlab_results::Algorithm::from_weights("nodule-segmenter", &"0".repeat(64));
+            let created = radlab_results::Created::from_unix(0);
+            let (t, (n, voxels)) = timed(runs, || {
+                let findings = radlab_results::Finding::from_labels(labels.view(), &vol, |_| 0.5)?;
+                let seg = radlab_results::seg::segmentation(
+                    &findings,
+                    &source,
+                    &alg,
+                    radlab_results::seg::Frames::NonEmpty,
+                    &created,
+                )?;
+                let sr = radlab_results::tid1500::report(&findings, &source, &alg, &created)?;
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                seg.write_all(&mut a)?;
+                sr.write_all(&mut b)?;
+                std::hint::black_box((a, b));
+                Ok((
+                    findings.len(),
+                    findings.iter().map(|f| f.voxels.len()).sum::<usize>(),
+                ))
+            })?;
+            (
+                t,
+                BTreeMap::from([
+                    ("segments".into(), n as f64),
+                    ("voxels".into(), voxels as f64),
+                ]),
+            )
         }
         "sliding" => {
             let input: Array3<f32> = ndarray_npy::read_npy(data.join("sliding_in.npy"))?;
