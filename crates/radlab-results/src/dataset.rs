@@ -130,3 +130,43 @@ pub fn copy_attrs(from: &InMemDicomObject, to: &mut InMemDicomObject, list: &[(T
         }
     }
 }
+
+/// A referenced-SOP item: Referenced SOP Class and Instance UIDs.
+pub fn sop_ref(class: &str, instance: &str) -> InMemDicomObject {
+    let mut r = InMemDicomObject::new_empty();
+    put(&mut r, tags::REFERENCED_SOP_CLASS_UID, VR::UI, class);
+    put(&mut r, tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, instance);
+    r
+}
+
+/// A Source Image Sequence item: the instance and the purpose
+/// (121322, DCM, "Source image for image processing operation").
+pub fn source_image_item(class: &str, instance: &str) -> InMemDicomObject {
+    let mut si = sop_ref(class, instance);
+    put_code(
+        &mut si,
+        tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
+        &Code::new(
+            "121322",
+            "DCM",
+            "Source image for image processing operation",
+        ),
+    );
+    si
+}
+
+/// The series attributes of a result: Modality, Series Instance UID,
+/// Series Number, Series Description, Instance Number 1 unless set later.
+pub fn series(
+    o: &mut InMemDicomObject,
+    modality: &str,
+    uid: &str,
+    number: &str,
+    description: &str,
+) {
+    put(o, tags::MODALITY, VR::CS, modality);
+    put(o, tags::SERIES_INSTANCE_UID, VR::UI, uid);
+    put(o, tags::SERIES_NUMBER, VR::IS, number);
+    put(o, tags::SERIES_DESCRIPTION, VR::LO, description);
+    put(o, tags::INSTANCE_NUMBER, VR::IS, "1");
+}

@@ -10,8 +10,8 @@ use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, InMemDicomObject};
 
-use crate::dataset::{put, put_code, put_seq, put_strs, put_us};
-use crate::{Algorithm, Code, Created, ResultsError, SourceSeries};
+use crate::dataset::{put, put_seq, put_strs, put_us};
+use crate::{Algorithm, Created, ResultsError, SourceSeries};
 
 /// Secondary Capture Image Storage.
 pub const SECONDARY_CAPTURE: &str = "1.2.840.10008.5.1.4.1.1.7";
@@ -189,29 +189,14 @@ pub fn secondary_capture(
     );
     put(&mut o, tags::BURNED_IN_ANNOTATION, VR::CS, "YES");
     put(&mut o, tags::DERIVATION_DESCRIPTION, VR::ST, description);
-    let mut si = InMemDicomObject::new_empty();
-    put(
-        &mut si,
-        tags::REFERENCED_SOP_CLASS_UID,
-        VR::UI,
-        &src.sop_class,
+    put_seq(
+        &mut o,
+        tags::SOURCE_IMAGE_SEQUENCE,
+        vec![crate::dataset::source_image_item(
+            &src.sop_class,
+            &src.sop_instance,
+        )],
     );
-    put(
-        &mut si,
-        tags::REFERENCED_SOP_INSTANCE_UID,
-        VR::UI,
-        &src.sop_instance,
-    );
-    put_code(
-        &mut si,
-        tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
-        &Code::new(
-            "121322",
-            "DCM",
-            "Source image for image processing operation",
-        ),
-    );
-    put_seq(&mut o, tags::SOURCE_IMAGE_SEQUENCE, vec![si]);
     put_us(&mut o, tags::SAMPLES_PER_PIXEL, &[3]);
     put(&mut o, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "RGB");
     put_us(&mut o, tags::PLANAR_CONFIGURATION, &[0]);

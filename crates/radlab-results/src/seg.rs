@@ -164,21 +164,13 @@ pub fn segmentation(
         &sop,
         created,
     );
-    put(&mut o, tags::MODALITY, VR::CS, "SEG");
-    put(
+    crate::dataset::series(
         &mut o,
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
+        "SEG",
         &series_uid(source, algorithm),
-    );
-    put(&mut o, tags::SERIES_NUMBER, VR::IS, "9001");
-    put(
-        &mut o,
-        tags::SERIES_DESCRIPTION,
-        VR::LO,
+        "9001",
         "AI nodule segmentation",
     );
-    put(&mut o, tags::INSTANCE_NUMBER, VR::IS, "1");
     put(
         &mut o,
         tags::FRAME_OF_REFERENCE_UID,
@@ -314,28 +306,7 @@ pub fn segmentation(
             let mut pp = InMemDicomObject::new_empty();
             put_ds(&mut pp, tags::IMAGE_POSITION_PATIENT, &src.position);
             put_seq(&mut g, tags::PLANE_POSITION_SEQUENCE, vec![pp]);
-            let mut si = InMemDicomObject::new_empty();
-            put(
-                &mut si,
-                tags::REFERENCED_SOP_CLASS_UID,
-                VR::UI,
-                &src.sop_class,
-            );
-            put(
-                &mut si,
-                tags::REFERENCED_SOP_INSTANCE_UID,
-                VR::UI,
-                &src.sop_instance,
-            );
-            put_code(
-                &mut si,
-                tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
-                &Code::new(
-                    "121322",
-                    "DCM",
-                    "Source image for image processing operation",
-                ),
-            );
+            let si = crate::dataset::source_image_item(&src.sop_class, &src.sop_instance);
             let mut di = InMemDicomObject::new_empty();
             put_seq(&mut di, tags::SOURCE_IMAGE_SEQUENCE, vec![si]);
             put_code(
@@ -370,17 +341,7 @@ pub fn segmentation(
         source
             .instances
             .iter()
-            .map(|i| {
-                let mut r = InMemDicomObject::new_empty();
-                put(&mut r, tags::REFERENCED_SOP_CLASS_UID, VR::UI, &i.sop_class);
-                put(
-                    &mut r,
-                    tags::REFERENCED_SOP_INSTANCE_UID,
-                    VR::UI,
-                    &i.sop_instance,
-                );
-                r
-            })
+            .map(|i| crate::dataset::sop_ref(&i.sop_class, &i.sop_instance))
             .collect(),
     );
     put_seq(&mut o, tags::REFERENCED_SERIES_SEQUENCE, vec![series]);

@@ -301,18 +301,11 @@ pub fn report(
         &sop,
         created,
     );
-    put(&mut o, tags::MODALITY, VR::CS, "SR");
-    put(
+    crate::dataset::series(
         &mut o,
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
+        "SR",
         &series_uid(source, algorithm),
-    );
-    put(&mut o, tags::SERIES_NUMBER, VR::IS, "9002");
-    put(
-        &mut o,
-        tags::SERIES_DESCRIPTION,
-        VR::LO,
+        "9002",
         "AI nodule measurements (TID 1500)",
     );
     put_seq(
@@ -320,7 +313,6 @@ pub fn report(
         tags::REFERENCED_PERFORMED_PROCEDURE_STEP_SEQUENCE,
         vec![],
     );
-    put(&mut o, tags::INSTANCE_NUMBER, VR::IS, "1");
     put(&mut o, tags::COMPLETION_FLAG, VR::CS, "COMPLETE");
     put(&mut o, tags::VERIFICATION_FLAG, VR::CS, "UNVERIFIED");
     put_seq(&mut o, tags::PERFORMED_PROCEDURE_CODE_SEQUENCE, vec![]);
@@ -360,12 +352,7 @@ pub fn report(
 /// The evidence item of the study: the source series, every instance, and
 /// the SEG the measurement groups reference.
 fn evidence(source: &SourceSeries, algorithm: &Algorithm) -> InMemDicomObject {
-    let sop_item = |class: &str, inst: &str| {
-        let mut r = InMemDicomObject::new_empty();
-        put(&mut r, tags::REFERENCED_SOP_CLASS_UID, VR::UI, class);
-        put(&mut r, tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, inst);
-        r
-    };
+    let sop_item = crate::dataset::sop_ref;
     let mut ct = InMemDicomObject::new_empty();
     put(
         &mut ct,
