@@ -339,8 +339,9 @@ pub fn check_tree(root: &Item) -> Vec<Problem> {
 }
 
 /// Rules on every item: NUM units are UCUM with valid grammar, values are
-/// finite numbers; relationships fit the parent's value type (PS3.3
-/// Table C.17-? as dsrdump enforces a part of it).
+/// finite numbers; a CONTAINER's children are never INFERRED FROM,
+/// SELECTED FROM or HAS PROPERTIES (the part of the SR relationship rules
+/// a TID 1500 tree can break; dsrdump checks the whole table).
 fn walk(it: &Item, at: &str, out: &mut Vec<Problem>) {
     if let Value::Num { value, unit } = &it.value {
         let name = it
