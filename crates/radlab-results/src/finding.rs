@@ -135,22 +135,35 @@ impl Finding {
     /// Tracking Unique Identifier: the same for the same voxels of the same
     /// series found by the same algorithm version, whatever the run.
     pub fn tracking_uid(&self, source: &SourceSeries, algorithm: &Algorithm) -> String {
-        let mut h = Sha256::new();
-        for v in &self.voxels {
-            for c in v {
-                h.update((*c as u64).to_le_bytes());
-            }
-        }
-        let voxels = hex::encode(h.finalize());
-        radlab_dicom::uid::derived(
-            0,
-            &format!(
-                "tracking|{}|{}|{voxels}",
-                source.series_uid,
-                algorithm.device_uid()
-            ),
-        )
+        tracking_uid_of(&source.series_uid, &algorithm.device_uid(), &self.voxels)
     }
+}
+
+/// The Tracking Unique Identifier of the finding made of `voxels` (a set:
+/// order and repeats do not matter) on series `series_uid`, found by the
+/// device `device_uid` (which changes with the model version): a
+/// `2.25.` UID from a SHA-256 of the three, the same in every run and
+/// process.
+///
+/// ```
+/// use radlab_results::finding::tracking_uid_of;
+/// let a = tracking_uid_of("1.2.3", "2.25.9", &[[0, 1, 2], [3, 4, 5]]);
+/// assert_eq!(a, tracking_uid_of("1.2.3", "2.25.9", &[[3, 4, 5], [0, 1, 2]]));
+/// assert_ne!(a, tracking_uid_of("1.2.3", "2.25.8", &[[0, 1, 2], [3, 4, 5]]));
+/// assert!(a.starts_with("2.25.") && a.len() <= 64);
+/// ```
+pub fn tracking_uid_of(series_uid: &str, device_uid: &str, voxels: &[[usize; 3]]) -> String {
+    let mut sorted = voxels.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut h = Sha256::new();
+    for v in &sorted {
+        for c in v {
+            h.update((*c as u64).to_le_bytes());
+        }
+    }
+    let voxels = hex::encode(h.finalize());
+    radlab_dicom::uid::derived(0, &format!("tracking|{series_uid}|{device_uid}|{voxels}"))
 }
 
 /// Surface voxels compared pair by pair at most (about 3.4e7 pairs, well

@@ -67,7 +67,7 @@ impl std::fmt::Display for Code {
 /// The model cards carry no separate version string: the version is the
 /// first 16 hex digits of the ONNX file's sha256, so new weights are a new
 /// version and a new Device UID (as IHE AI Results asks).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Algorithm {
     /// Algorithm and device name, e.g. `nodule-segmenter`.
     pub name: String,

@@ -182,8 +182,64 @@ fn num(concept: Code, value: f64, unit: Code) -> Item {
     )
 }
 
+/// What one TID 1411 measurement group says about a finding: the values
+/// [`group_item`] writes, gathered so a group can be built (or checked)
+/// without a volume at hand.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Group {
+    /// The finding's number: its SEG segment number.
+    pub number: u16,
+    /// Tracking Identifier (human-readable), e.g. `Nodule 1`.
+    pub tracking_id: String,
+    /// Tracking Unique Identifier.
+    pub tracking_uid: String,
+    /// Volume, mm³.
+    pub volume_mm3: f64,
+    /// Long axis, mm.
+    pub long_axis_mm: f64,
+    /// Mean attenuation, HU.
+    pub mean_hu: f64,
+    /// The model's probability, in `[0, 1]`.
+    pub probability: f64,
+    /// SOP Instance UID of the SEG holding the finding's segment.
+    pub seg_instance_uid: String,
+    /// Series Instance UID of the images the finding was segmented on.
+    pub source_series_uid: String,
+    /// Algorithm Name.
+    pub algorithm_name: String,
+    /// Algorithm Version.
+    pub algorithm_version: String,
+}
+
+impl Group {
+    /// The group of finding `f` found by `algorithm` on `source`.
+    pub fn of(f: &Finding, source: &SourceSeries, algorithm: &Algorithm) -> Group {
+        Group {
+            number: f.number,
+            tracking_id: f.tracking_id(),
+            tracking_uid: f.tracking_uid(source, algorithm),
+            volume_mm3: f.volume_mm3,
+            long_axis_mm: f.long_axis_mm,
+            mean_hu: f.mean_hu,
+            probability: f.probability,
+            seg_instance_uid: seg::instance_uid(source, algorithm),
+            source_series_uid: source.series_uid.clone(),
+            algorithm_name: algorithm.name.clone(),
+            algorithm_version: algorithm.version.clone(),
+        }
+    }
+}
+
 /// One TID 1411 measurement group.
 pub fn measurement_group(f: &Finding, source: &SourceSeries, algorithm: &Algorithm) -> Item {
+    group_item(&Group::of(f, source, algorithm))
+}
+
+/// The TID 1411 content item of `g`: tracking identifier and UID (HAS OBS
+/// CONTEXT), finding and referenced segment and source series (CONTAINS),
+/// finding site and algorithm (HAS CONCEPT MOD), and four NUM items in
+/// UCUM units (`mm3`, `mm`, `[hnsf'U]` with Derivation = Mean, `1`).
+pub fn group_item(g: &Group) -> Item {
     use codes::*;
     Item::new(
         R::Contains,
@@ -196,52 +252,64 @@ pub fn measurement_group(f: &Finding, source: &SourceSeries, algorithm: &Algorit
         Item::new(
             R::HasObsContext,
             tracking_id(),
-            Value::Text(f.tracking_id()),
+            Value::Text(g.tracking_id.clone()),
         ),
         Item::new(
             R::HasObsContext,
             tracking_uid(),
-            Value::UidRef(f.tracking_uid(source, algorithm)),
+            Value::UidRef(g.tracking_uid.clone()),
         ),
         Item::new(R::Contains, finding(), Value::Code(nodule())),
         Item::new(R::HasConceptMod, finding_site(), Value::Code(lung())),
         Item::new(
             R::HasConceptMod,
             algorithm_name(),
-            Value::Text(algorithm.name.clone()),
+            Value::Text(g.algorithm_name.clone()),
         ),
         Item::new(
             R::HasConceptMod,
             algorithm_version(),
-            Value::Text(algorithm.version.clone()),
+            Value::Text(g.algorithm_version.clone()),
         ),
         Item::new(
             R::Contains,
             referenced_segment(),
             Value::Image {
                 sop_class: seg::SEGMENTATION_STORAGE.into(),
-                sop_instance: seg::instance_uid(source, algorithm),
-                segment: Some(f.number),
+                sop_instance: g.seg_instance_uid.clone(),
+                segment: Some(g.number),
             },
         ),
         Item::new(
             R::Contains,
             source_series(),
-            Value::UidRef(source.series_uid.clone()),
+            Value::UidRef(g.source_series_uid.clone()),
         ),
-        num(volume(), f.volume_mm3, mm3()),
-        num(long_axis(), f.long_axis_mm, mm()),
-        num(attenuation(), f.mean_hu, hu()).with(vec![Item::new(
+        num(volume(), g.volume_mm3, mm3()),
+        num(long_axis(), g.long_axis_mm, mm()),
+        num(attenuation(), g.mean_hu, hu()).with(vec![Item::new(
             R::HasConceptMod,
             derivation(),
             Value::Code(mean()),
         )]),
-        num(probability(), f.probability, unity()),
+        num(probability(), g.probability, unity()),
     ])
 }
 
 /// The whole content tree.
 pub fn content(findings: &[Finding], source: &SourceSeries, algorithm: &Algorithm) -> Item {
+    root(
+        findings
+            .iter()
+            .map(|f| self::measurement_group(f, source, algorithm))
+            .collect(),
+        algorithm,
+    )
+}
+
+/// The TID 1500 root of a report by `algorithm` (a device observer) whose
+/// Imaging Measurements container holds `groups`.
+pub fn root(groups: Vec<Item>, algorithm: &Algorithm) -> Item {
     use codes::*;
     Item {
         relationship: None,
@@ -272,12 +340,7 @@ pub fn content(findings: &[Finding], source: &SourceSeries, algorithm: &Algorith
                 imaging_measurements(),
                 Value::Container { template: None },
             )
-            .with(
-                findings
-                    .iter()
-                    .map(|f| self::measurement_group(f, source, algorithm))
-                    .collect(),
-            ),
+            .with(groups),
         ],
     }
 }
@@ -343,54 +406,143 @@ pub fn report(
     put_seq(
         &mut o,
         tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
-        vec![evidence(source, algorithm)],
+        evidence_items(&evidence(&references(source, algorithm))),
     );
     content(findings, source, algorithm).encode_root(&mut o);
     crate::to_file(o, "TID 1500 SR")
 }
 
-/// The evidence item of the study: the source series, every instance, and
-/// the SEG the measurement groups reference.
-fn evidence(source: &SourceSeries, algorithm: &Algorithm) -> InMemDicomObject {
-    let sop_item = crate::dataset::sop_ref;
-    let mut ct = InMemDicomObject::new_empty();
-    put(
-        &mut ct,
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        &source.series_uid,
-    );
-    put_seq(
-        &mut ct,
-        tags::REFERENCED_SOP_SEQUENCE,
-        source
-            .instances
+/// One instance a report depends on: the Current Requested Procedure
+/// Evidence Sequence must list it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reference {
+    /// Study Instance UID.
+    pub study_uid: String,
+    /// Series Instance UID.
+    pub series_uid: String,
+    /// SOP Class UID.
+    pub sop_class: String,
+    /// SOP Instance UID.
+    pub sop_instance: String,
+}
+
+/// A series of the evidence and its instances `(SOP class, SOP instance)`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EvidenceSeries {
+    /// Series Instance UID.
+    pub series_uid: String,
+    /// `(SOP Class UID, SOP Instance UID)`, each once.
+    pub instances: Vec<(String, String)>,
+}
+
+/// A study of the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EvidenceStudy {
+    /// Study Instance UID.
+    pub study_uid: String,
+    /// Its series, each once.
+    pub series: Vec<EvidenceSeries>,
+}
+
+/// The evidence hierarchy of `refs`: study, then series, then instance,
+/// each listed once, in the order they first appear.
+///
+/// ```
+/// use radlab_results::tid1500::{Reference, evidence};
+/// let r = |se: &str, i: &str| Reference {
+///     study_uid: "1.2".into(), series_uid: se.into(), sop_class: "1.9".into(), sop_instance: i.into(),
+/// };
+/// let e = evidence(&[r("1.2.3", "1.2.3.1"), r("1.2.4", "1.2.4.1"), r("1.2.3", "1.2.3.1")]);
+/// assert_eq!(e.len(), 1);
+/// assert_eq!(e[0].series.len(), 2);
+/// assert_eq!(e[0].series[0].instances.len(), 1);
+/// ```
+pub fn evidence(refs: &[Reference]) -> Vec<EvidenceStudy> {
+    let mut out: Vec<EvidenceStudy> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for r in refs {
+        if !seen.insert((&r.study_uid, &r.series_uid, &r.sop_instance)) {
+            continue;
+        }
+        let study = match out.iter().position(|s| s.study_uid == r.study_uid) {
+            Some(i) => &mut out[i],
+            None => {
+                out.push(EvidenceStudy {
+                    study_uid: r.study_uid.clone(),
+                    series: Vec::new(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        let series = match study
+            .series
             .iter()
-            .map(|i| sop_item(&i.sop_class, &i.sop_instance))
-            .collect(),
-    );
-    let mut segs = InMemDicomObject::new_empty();
-    put(
-        &mut segs,
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        &seg::series_uid(source, algorithm),
-    );
-    put_seq(
-        &mut segs,
-        tags::REFERENCED_SOP_SEQUENCE,
-        vec![sop_item(
-            seg::SEGMENTATION_STORAGE,
-            &seg::instance_uid(source, algorithm),
-        )],
-    );
-    let mut study = InMemDicomObject::new_empty();
-    put(
-        &mut study,
-        tags::STUDY_INSTANCE_UID,
-        VR::UI,
-        &source.study_uid,
-    );
-    put_seq(&mut study, tags::REFERENCED_SERIES_SEQUENCE, vec![ct, segs]);
-    study
+            .position(|s| s.series_uid == r.series_uid)
+        {
+            Some(i) => &mut study.series[i],
+            None => {
+                study.series.push(EvidenceSeries {
+                    series_uid: r.series_uid.clone(),
+                    instances: Vec::new(),
+                });
+                study.series.last_mut().expect("just pushed")
+            }
+        };
+        series
+            .instances
+            .push((r.sop_class.clone(), r.sop_instance.clone()));
+    }
+    out
+}
+
+/// What a report of `source` by `algorithm` depends on: every source
+/// instance and the SEG its measurement groups reference.
+pub fn references(source: &SourceSeries, algorithm: &Algorithm) -> Vec<Reference> {
+    let mut refs: Vec<Reference> = source
+        .instances
+        .iter()
+        .map(|i| Reference {
+            study_uid: source.study_uid.clone(),
+            series_uid: source.series_uid.clone(),
+            sop_class: i.sop_class.clone(),
+            sop_instance: i.sop_instance.clone(),
+        })
+        .collect();
+    refs.push(Reference {
+        study_uid: source.study_uid.clone(),
+        series_uid: seg::series_uid(source, algorithm),
+        sop_class: seg::SEGMENTATION_STORAGE.into(),
+        sop_instance: seg::instance_uid(source, algorithm),
+    });
+    refs
+}
+
+/// The Current Requested Procedure Evidence Sequence items of `studies`.
+pub fn evidence_items(studies: &[EvidenceStudy]) -> Vec<InMemDicomObject> {
+    studies
+        .iter()
+        .map(|st| {
+            let series = st
+                .series
+                .iter()
+                .map(|se| {
+                    let mut o = InMemDicomObject::new_empty();
+                    put(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, &se.series_uid);
+                    put_seq(
+                        &mut o,
+                        tags::REFERENCED_SOP_SEQUENCE,
+                        se.instances
+                            .iter()
+                            .map(|(c, i)| crate::dataset::sop_ref(c, i))
+                            .collect(),
+                    );
+                    o
+                })
+                .collect();
+            let mut study = InMemDicomObject::new_empty();
+            put(&mut study, tags::STUDY_INSTANCE_UID, VR::UI, &st.study_uid);
+            put_seq(&mut study, tags::REFERENCED_SERIES_SEQUENCE, series);
+            study
+        })
+        .collect()
 }
