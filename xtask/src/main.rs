@@ -277,6 +277,12 @@ fn models(root: &std::path::Path) -> Result<()> {
     run(Command::new(&py)
         .arg(root.join("tools/metrics/make_detection_fixture.py"))
         .arg(root.join("sample_data/fixtures/metrics/detection_monai.json")))?;
+    // MONAI's CAM / GradCAM of the classifier and the randomised variants
+    // of the sanity check (radlab-explain's tests).
+    run(Command::new(&py)
+        .arg(root.join("tools/results/make_cam_fixture.py"))
+        .arg(models.join("nodule_classifier.onnx"))
+        .arg(root.join("sample_data/fixtures/cam")))?;
     run(Command::new(&py)
         .arg(root.join("tools/metrics/make_calibration_fixture.py"))
         .arg(root.join("sample_data/fixtures/metrics/calibration_libraries.json")))
