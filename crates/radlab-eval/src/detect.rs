@@ -61,6 +61,37 @@ pub fn find_candidates(
     })
 }
 
+/// The `size x size` axial patches `[n, size, size]` (HU) centred on each
+/// voxel `[z, y, x]`, shifted inside the image at the borders, with each
+/// patch's top-left corner `[y0, x0]` on its slice. The classifier's
+/// patches: [`rescore`] scores these.
+pub fn axial_patches(
+    hu: ArrayView3<'_, f32>,
+    voxels: &[[usize; 3]],
+    size: usize,
+) -> Result<(Array3<f32>, Vec<[usize; 2]>)> {
+    let (nz, ny, nx) = hu.dim();
+    if ny < size || nx < size {
+        return Err(EvalError::TooSmall {
+            rows: ny,
+            columns: nx,
+            size,
+        });
+    }
+    let mut patches = Array3::<f32>::zeros((voxels.len(), size, size));
+    let mut origins = Vec::with_capacity(voxels.len());
+    for (k, v) in voxels.iter().enumerate() {
+        let z = v[0].min(nz.saturating_sub(1));
+        let y0 = v[1].saturating_sub(size / 2).min(ny - size);
+        let x0 = v[2].saturating_sub(size / 2).min(nx - size);
+        patches
+            .index_axis_mut(Axis(0), k)
+            .assign(&hu.slice(s![z, y0..y0 + size, x0..x0 + size]));
+        origins.push([y0, x0]);
+    }
+    Ok((patches, origins))
+}
+
 /// Score each candidate by the classifier's nodule probability on the axial
 /// patch centred on its peak (shifted inside the image at the borders), in
 /// the window of the classifier's card.
@@ -70,24 +101,8 @@ pub fn rescore(model: &mut Model, hu: ArrayView3<'_, f32>, cands: &mut [Candidat
     }
     let p = model.card().preprocessing.clone();
     let size = p.patch_size.first().copied().unwrap_or(32);
-    let (_, ny, nx) = hu.dim();
-    if ny < size || nx < size {
-        return Err(EvalError::TooSmall {
-            rows: ny,
-            columns: nx,
-            size,
-        });
-    }
-    let mut patches = Array3::<f32>::zeros((cands.len(), size, size));
-    for (k, c) in cands.iter().enumerate() {
-        let y0 = c.voxel[1].saturating_sub(size / 2).min(ny - size);
-        let x0 = c.voxel[2].saturating_sub(size / 2).min(nx - size);
-        patches.index_axis_mut(Axis(0), k).assign(&hu.slice(s![
-            c.voxel[0],
-            y0..y0 + size,
-            x0..x0 + size
-        ]));
-    }
+    let voxels: Vec<[usize; 3]> = cands.iter().map(|c| c.voxel).collect();
+    let (patches, _) = axial_patches(hu, &voxels, size)?;
     let probs = classify(
         model,
         patches.view(),

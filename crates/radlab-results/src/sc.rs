@@ -19,6 +19,18 @@ pub const SECONDARY_CAPTURE: &str = "1.2.840.10008.5.1.4.1.1.7";
 /// The words burned in and leading the series description.
 pub const CAUTION: &str = "CAUTION: Not for Diagnostic Use";
 
+/// The Series Description of a picture described as `description`: the
+/// caution first, cut to the 64 characters of an LO.
+///
+/// ```
+/// let d = radlab_results::sc::series_description(&"x".repeat(80));
+/// assert!(d.starts_with(radlab_results::sc::CAUTION));
+/// assert_eq!(d.chars().count(), 64);
+/// ```
+pub fn series_description(description: &str) -> String {
+    format!("{CAUTION} - {description}").chars().take(64).collect()
+}
+
 /// The SC series UID.
 pub fn series_uid(source: &SourceSeries, algorithm: &Algorithm, kind: &str) -> String {
     crate::result_uid(source, algorithm, &format!("sc-series|{kind}"))
@@ -74,10 +86,14 @@ impl Rgb {
         }
     }
 
-    /// Burn lines of text (8x8 glyphs, with a dark box behind) at the top left.
+    /// Burn lines of text (8x8 glyphs, with a dark box behind) at the top
+    /// left. A line wider than the picture is wrapped at spaces (a word
+    /// longer than a line is cut), so the caution is never cropped.
     pub fn burn_text(&mut self, lines: &[&str], color: [u8; 3]) {
         use font8x8::UnicodeFonts;
         let (r, c) = (self.rows, self.cols);
+        let per_line = (c.saturating_sub(4) / 8).max(1);
+        let lines = wrap(lines, per_line);
         for (li, line) in lines.iter().enumerate() {
             for (ci, ch) in line.chars().enumerate() {
                 let glyph = font8x8::BASIC_FONTS.get(ch).unwrap_or([0; 8]);
@@ -95,6 +111,27 @@ impl Rgb {
             }
         }
     }
+}
+
+/// Lines wrapped at spaces to at most `width` characters.
+fn wrap(lines: &[&str], width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in lines {
+        let mut cur = String::new();
+        for word in line.split(' ') {
+            let word: String = word.chars().take(width).collect();
+            let len = cur.chars().count();
+            if len > 0 && len + 1 + word.chars().count() > width {
+                out.push(std::mem::take(&mut cur));
+            }
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(&word);
+        }
+        out.push(cur);
+    }
+    out
 }
 
 /// PatientOrientation letters of a direction (LPS): the dominant axes, as
@@ -156,13 +193,11 @@ pub fn secondary_capture(
         &series_uid(source, algorithm, kind),
     );
     put(&mut o, tags::SERIES_NUMBER, VR::IS, "9003");
-    let series_description = format!("{CAUTION} - {description}");
-    let series_description: String = series_description.chars().take(64).collect();
     put(
         &mut o,
         tags::SERIES_DESCRIPTION,
         VR::LO,
-        &series_description,
+        &series_description(description),
     );
     put(
         &mut o,
@@ -227,6 +262,22 @@ mod tests {
         assert_eq!(orientation_letters(&[1.0, 0.0, 0.0]), "L");
         assert_eq!(orientation_letters(&[0.0, -1.0, 0.0]), "A");
         assert_eq!(orientation_letters(&[0.0, 0.6, -0.8]), "FP");
+    }
+
+    #[test]
+    fn long_lines_wrap_at_spaces() {
+        assert_eq!(
+            wrap(&[CAUTION, "x"], 16),
+            ["CAUTION: Not for", "Diagnostic Use", "x"]
+        );
+        assert_eq!(wrap(&["abcdefghij"], 4), ["abcd"]);
+        // Every character of the caution is burned into a 192-pixel picture.
+        let mut img = Rgb::from_gray(64, 192, &[0; 64 * 192]);
+        img.burn_text(&[CAUTION], [255, 255, 0]);
+        let lit_rows = (0..64)
+            .filter(|y| (0..192).any(|x| img.data[(y * 192 + x) * 3] == 255))
+            .count();
+        assert!(lit_rows > 10, "two lines of text: {lit_rows} rows lit");
     }
 
     #[test]
