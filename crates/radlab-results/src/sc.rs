@@ -28,7 +28,10 @@ pub const CAUTION: &str = "CAUTION: Not for Diagnostic Use";
 /// assert_eq!(d.chars().count(), 64);
 /// ```
 pub fn series_description(description: &str) -> String {
-    format!("{CAUTION} - {description}").chars().take(64).collect()
+    format!("{CAUTION} - {description}")
+        .chars()
+        .take(64)
+        .collect()
 }
 
 /// The SC series UID.
@@ -90,16 +93,29 @@ impl Rgb {
     /// left. A line wider than the picture is wrapped at spaces (a word
     /// longer than a line is cut), so the caution is never cropped.
     pub fn burn_text(&mut self, lines: &[&str], color: [u8; 3]) {
+        let per_line = (self.cols.saturating_sub(4) / 8).max(1);
+        self.burn_lines(&wrap(lines, per_line), color, 2);
+    }
+
+    /// Burn lines of text at the bottom left (wrapped as [`Rgb::burn_text`]
+    /// wraps them): a caption that differs from picture to picture while
+    /// the series description stays the same.
+    pub fn caption(&mut self, lines: &[&str], color: [u8; 3]) {
+        let per_line = (self.cols.saturating_sub(4) / 8).max(1);
+        let lines = wrap(lines, per_line);
+        let y0 = self.rows.saturating_sub(lines.len() * 10 + 2);
+        self.burn_lines(&lines, color, y0);
+    }
+
+    fn burn_lines(&mut self, lines: &[String], color: [u8; 3], y0: usize) {
         use font8x8::UnicodeFonts;
         let (r, c) = (self.rows, self.cols);
-        let per_line = (c.saturating_sub(4) / 8).max(1);
-        let lines = wrap(lines, per_line);
         for (li, line) in lines.iter().enumerate() {
             for (ci, ch) in line.chars().enumerate() {
                 let glyph = font8x8::BASIC_FONTS.get(ch).unwrap_or([0; 8]);
                 for gy in 0..10 {
                     for gx in 0..8 {
-                        let (x, y) = (2 + ci * 8 + gx, 2 + li * 10 + gy);
+                        let (x, y) = (2 + ci * 8 + gx, y0 + li * 10 + gy);
                         if x >= c || y >= r {
                             continue;
                         }

@@ -55,7 +55,8 @@ pub fn overlay(gray: &[u8], heat: &[f64], alpha: f64) -> Vec<u8> {
 /// say it is not for diagnosis (the series description starts with
 /// `CAUTION`, within an LO's 64 characters), that text is burned into the
 /// pixels, that the image is derived and secondary, made on a workstation
-/// (`WSD`), how it was made, and which image it was made from.
+/// (`WSD`), how it was made (the derivation description holds
+/// `description`), and which image it was made from.
 pub fn sc_header(description: &str, source: &SourceImage) -> ScHeader {
     let _ = (description, source);
     todo!("sc-header")

@@ -199,8 +199,9 @@ fn narrate(r: &Report, opts: &Options) {
         println!(
             "    sanity (Spearman of the signed map with it after randomising): head {:.2}{}",
             n.spearman_random_head,
-            n.spearman_random_conv3
-                .map_or(String::new(), |v| format!(", head + last convolution {v:.2}"))
+            n.spearman_random_conv3.map_or(String::new(), |v| format!(
+                ", head + last convolution {v:.2}"
+            ))
         );
         println!("    {}", faith("Grad-CAM", &n.gradcam));
         println!("    {}", faith("occlusion", &n.occlusion));
@@ -247,7 +248,10 @@ fn narrate(r: &Report, opts: &Options) {
         Some(p) => {
             println!();
             match p.orthanc_pid {
-                Some(pid) => println!("Orthanc (PID {pid}) on loopback, AE {} at {}", p.aet, p.address),
+                Some(pid) => println!(
+                    "Orthanc (PID {pid}) on loopback, AE {} at {}",
+                    p.aet, p.address
+                ),
                 None => println!("PACS AE {} at {}", p.aet, p.address),
             }
             for n in &p.negotiated {
