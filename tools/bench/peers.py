@@ -323,6 +323,43 @@ def run(workload, data, runs):
         return times, {"mean_probability": float(out.astype(np.float64).mean()),
                        "overhead_ratio": ratios[len(ratios) // 2],
                        "forwards_s": sum(forwards) / len(forwards)}
+    if workload == "gradcam_monai":
+        # MONAI's GradCAM on the bundled classifier rebuilt in torch from
+        # the ONNX weights (tools/results/make_cam_fixture.py's Rebuilt):
+        # forward, backward, upsampling to 32 x 32 and MONAI's normaliser,
+        # on the 64 crops radlab-bench's classifier_crops takes. No overlay
+        # (numpy has no colormap): the peer does less work than radlab.
+        import onnx
+        import torch
+        from monai.visualize import GradCAM
+        from onnx import numpy_helper
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "results"))
+        from make_cam_fixture import Rebuilt
+        torch.set_num_threads(2)
+        onnx_path = Path(__file__).resolve().parents[2] / "sample_data/models/nodule_classifier.onnx"
+        w = {i.name: numpy_helper.to_array(i).copy() for i in onnx.load(str(onnx_path)).graph.initializer}
+        model = Rebuilt(w).eval()
+        vol = np.load(data / "sliding_in.npy")
+        nz, ny, nx = vol.shape
+        per_slice = (ny // 32) * (nx // 32)
+        crops = np.zeros((64, 1, 32, 32), np.float32)
+        for i in range(64):
+            z, k = (i // per_slice) % nz, i % per_slice
+            y, x = (k // (nx // 32)) * 32, (k % (nx // 32)) * 32
+            crops[i, 0] = vol[z, y:y + 32, x:x + 32]
+        xt = torch.from_numpy(crops)
+        cam = GradCAM(model, target_layers="body.7")
+
+        def run_cam():
+            return np.asarray(cam(xt))[:, 0].astype(np.float64)
+        times, maps = timed(runs, run_cam)
+        # MONAI's default normaliser is inverted (1 - min-max); radlab's
+        # convention is min-max. A constant map (all zeros after the ReLU)
+        # is left as it is by MONAI and is all zeros in radlab: both sides
+        # average the maps that are not constant.
+        varying = [1.0 - m for m in maps if m.max() > m.min()]
+        return times, {"mean_map": float(np.mean([m.mean() for m in varying])),
+                       "constant_maps": float(len(maps) - len(varying))}
     if workload == "results_highdicom":
         return results_highdicom(data, runs)
     raise SystemExit(f"unknown workload {workload}")

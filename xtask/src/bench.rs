@@ -211,6 +211,17 @@ fn rows() -> Vec<Row> {
             )
         },
         Row {
+            not_compared: &["overhead_ratio", "forwards_s"],
+            ..row(
+                "Grad-CAM + upsample + normalise + overlay, 64 patches",
+                Some("gradcam"),
+                vec![("MONAI GradCAM (torch, no overlay)", "gradcam_monai", true)],
+                // Issue 20: at most 1.1x the classifier's own forward.
+                Goal::OverheadRatio(1.1),
+                1e-4,
+            )
+        },
+        Row {
             whole_process: true,
             dispatched: true,
             ..row(

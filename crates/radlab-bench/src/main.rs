@@ -51,7 +51,7 @@ enum Cmd {
     },
     /// Time one workload and print a JSON line.
     Run {
-        /// load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding, classify.
+        /// load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding, classify, gradcam.
         workload: String,
         /// Data folder.
         #[arg(long)]
@@ -809,8 +809,87 @@ fn run_workload(
                 ]),
             )
         }
+        "gradcam" => {
+            // What lab-gradcam does per batch: the classifier's forward
+            // (logits and features), then Grad-CAM, bilinear upsampling to
+            // 32 x 32, per-map min-max and the inferno overlay of each of 64
+            // patches. The class row is recovered once, before timing: a
+            // deployment knows it (MONAI's peer reads it from the model).
+            let input: Array3<f32> = ndarray_npy::read_npy(data.join("sliding_in.npy"))?;
+            let crops = classifier_crops(&input, 64);
+            let mut model = bundled_model("nodule_classifier", device)?;
+            // The row is fitted on the crops and seeded noise patches: the
+            // tiny data's crops repeat, and repeated patches do not determine it.
+            let fit = {
+                use rand::{Rng, SeedableRng};
+                let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(20);
+                let noise = ndarray::Array4::<f32>::from_shape_fn((96, 1, 32, 32), |_| {
+                    r.random_range(0.0..1.0)
+                });
+                ndarray::concatenate(ndarray::Axis(0), &[crops.view(), noise.view()])?
+            };
+            let first = model.run(fit.view().into_dyn())?;
+            let logits: Vec<f64> = first[0].iter().map(|&v| f64::from(v)).collect();
+            let feats = first[1].clone().into_dimensionality::<ndarray::Ix4>()?;
+            let row = radlab_explain::class_row(feats.view(), &logits)?;
+            let gray: Vec<Vec<u8>> = crops
+                .outer_iter()
+                .map(|c| {
+                    c.iter()
+                        .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+                        .collect()
+                })
+                .collect();
+            let mut forwards = Vec::new();
+            let (t, (mean, constant)) = timed(runs, || {
+                let t0 = Instant::now();
+                let out = model.run(crops.view().into_dyn())?;
+                forwards.push(t0.elapsed().as_secs_f64());
+                let feats = out[1].view().into_dimensionality::<ndarray::Ix4>()?;
+                let maps: Vec<(Array2<f64>, Vec<u8>)> = feats
+                    .outer_iter()
+                    .into_par_iter()
+                    .zip(gray.par_iter())
+                    .map(|(a, g)| {
+                        let m = radlab_explain::grad_cam(a, &row.weights)?;
+                        let m = radlab_explain::normalise(
+                            radlab_explain::upsample_bilinear(m.view(), [32, 32], false).view(),
+                        );
+                        let heat: Vec<f64> = m.iter().copied().collect();
+                        let rgb = radlab_explain::overlay(g, &heat, 0.6);
+                        Ok((m, rgb))
+                    })
+                    .collect::<Result<_, radlab_explain::ExplainError>>()?;
+                // Mean of the maps that are not constant (a constant map is
+                // all zeros here and its own value in MONAI).
+                let varying: Vec<&Array2<f64>> = maps
+                    .iter()
+                    .map(|(m, _)| m)
+                    .filter(|m| m.iter().any(|&v| v != m[[0, 0]]))
+                    .collect();
+                let mean = varying.iter().map(|m| m.mean().unwrap_or(0.0)).sum::<f64>()
+                    / varying.len().max(1) as f64;
+                std::hint::black_box(&maps);
+                Ok((mean, (maps.len() - varying.len()) as f64))
+            })?;
+            let ratio: Vec<f64> = t.iter().zip(&forwards).map(|(a, b)| a / b).collect();
+            let mut sorted = ratio.clone();
+            sorted.sort_by(f64::total_cmp);
+            (
+                t,
+                BTreeMap::from([
+                    ("mean_map".into(), mean),
+                    ("constant_maps".into(), constant),
+                    ("overhead_ratio".into(), sorted[sorted.len() / 2]),
+                    (
+                        "forwards_s".into(),
+                        forwards.iter().sum::<f64>() / forwards.len() as f64,
+                    ),
+                ]),
+            )
+        }
         other => bail!(
-            "unknown workload '{other}': load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding or classify"
+            "unknown workload '{other}': load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding, classify or gradcam"
         ),
     };
     Ok(RunResult {

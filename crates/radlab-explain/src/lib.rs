@@ -18,7 +18,8 @@
 //! Maps are `[y, x]`, upsampled to a patch or image grid with
 //! [`upsample_bilinear`] (PyTorch's `align_corners` convention made
 //! explicit). [`occlusion`] is the model-agnostic second explainer and
-//! [`spearman`] the rank correlation the sanity checks use.
+//! [`spearman`] the rank correlation the sanity checks use. [`overlay`]
+//! blends a normalised map onto a grey picture through [`inferno`].
 
 use ndarray::{Array2, ArrayView2, ArrayView3, ArrayView4, Axis};
 
@@ -211,29 +212,39 @@ pub fn upsample_bilinear(
     align_corners: bool,
 ) -> Array2<f64> {
     let (h, w) = map.dim();
-    let src = |d: usize, n_in: usize, n_out: usize| -> f64 {
-        if align_corners {
-            if n_out <= 1 {
-                0.0
-            } else {
-                d as f64 * (n_in as f64 - 1.0) / (n_out as f64 - 1.0)
-            }
-        } else {
-            ((d as f64 + 0.5) * n_in as f64 / n_out as f64 - 0.5).max(0.0)
-        }
+    if h == 0 || w == 0 {
+        return Array2::zeros((out[0], out[1]));
+    }
+    // Per output row and column: the two source indices and the weight of
+    // the second, computed once per axis rather than once per pixel.
+    let taps = |n_in: usize, n_out: usize| -> Vec<(usize, usize, f64)> {
+        (0..n_out)
+            .map(|d| {
+                let s = if align_corners {
+                    if n_out <= 1 {
+                        0.0
+                    } else {
+                        d as f64 * (n_in as f64 - 1.0) / (n_out as f64 - 1.0)
+                    }
+                } else {
+                    ((d as f64 + 0.5) * n_in as f64 / n_out as f64 - 0.5).max(0.0)
+                };
+                let i0 = (s.floor() as usize).min(n_in - 1);
+                ((i0), (i0 + 1).min(n_in - 1), s - i0 as f64)
+            })
+            .collect()
     };
-    Array2::from_shape_fn((out[0], out[1]), |(y, x)| {
-        let (sy, sx) = (src(y, h, out[0]), src(x, w, out[1]));
-        let (y0, x0) = (
-            (sy.floor() as usize).min(h - 1),
-            (sx.floor() as usize).min(w - 1),
-        );
-        let (y1, x1) = ((y0 + 1).min(h - 1), (x0 + 1).min(w - 1));
-        let (fy, fx) = (sy - y0 as f64, sx - x0 as f64);
-        let top = map[[y0, x0]] * (1.0 - fx) + map[[y0, x1]] * fx;
-        let bottom = map[[y1, x0]] * (1.0 - fx) + map[[y1, x1]] * fx;
-        top * (1.0 - fy) + bottom * fy
-    })
+    let (ty, tx) = (taps(h, out[0]), taps(w, out[1]));
+    let mut data = Vec::with_capacity(out[0] * out[1]);
+    for &(y0, y1, fy) in &ty {
+        let (r0, r1) = (map.row(y0), map.row(y1));
+        for &(x0, x1, fx) in &tx {
+            let top = r0[x0] * (1.0 - fx) + r0[x1] * fx;
+            let bottom = r1[x0] * (1.0 - fx) + r1[x1] * fx;
+            data.push(top * (1.0 - fy) + bottom * fy);
+        }
+    }
+    Array2::from_shape_vec((out[0], out[1]), data).expect("rows x cols values")
 }
 
 /// `(v - min) / (max - min)` per map: 0 at the least and 1 at the most
@@ -259,6 +270,94 @@ pub fn monai_default_normalizer(map: ArrayView2<'_, f64>) -> Array2<f64> {
         return map.to_owned();
     }
     map.mapv(|v| 1.0 - (v - lo) / (hi - lo))
+}
+
+/// The heat colormap: colorous' `INFERNO`, perceptually uniform from black
+/// through red to pale yellow, so equal steps of saliency look like equal
+/// steps of colour (a rainbow "jet" invents edges where there are none).
+/// As a display uses it, as 256 colours: `t` (clamped to `[0, 1]`, NaN as
+/// 0) picks colour `round(255 t)` of colorous' 256 evenly spaced samples.
+/// Returns `[r, g, b]`.
+///
+/// ```
+/// assert_eq!(radlab_explain::inferno(0.0), [0, 0, 4]);
+/// assert_eq!(radlab_explain::inferno(2.0), radlab_explain::inferno(1.0));
+/// ```
+pub fn inferno(t: f64) -> [u8; 3] {
+    let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
+    table()[round_non_negative(t * 255.0) as usize & 255]
+}
+
+/// colorous' 256 inferno colours. A table, not colorous' spline per pixel:
+/// the overlay of a batch of maps must stay small next to the classifier's
+/// forward (`cargo xtask bench`, the Grad-CAM row).
+fn table() -> &'static [[u8; 3]; 256] {
+    static TABLE: std::sync::OnceLock<[[u8; 3]; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let c = colorous::INFERNO.eval_rational(i, 256);
+            [c.r, c.g, c.b]
+        })
+    })
+}
+
+/// `x.round()` for `0 <= x < 2^31`, written out: on the baseline x86-64
+/// target `f64::round` is a library call, four of them per overlay pixel.
+/// Halves round up, as `round` does for non-negative numbers.
+#[inline]
+fn round_non_negative(x: f64) -> i32 {
+    // i32, not u64: SSE2 converts doubles to 32-bit signed integers two at
+    // a time, and to unsigned ones in several instructions each.
+    let t = x as i32;
+    t + i32::from(x - f64::from(t) >= 0.5)
+}
+
+/// The blend of a heat map onto a grey picture: opacity `alpha * h`,
+/// colour `inferno(h)`, `h` clamped to `[0, 1]` (NaN as 0); RGB bytes,
+/// `R G B R G B ...`, one triple per grey pixel: each channel
+/// `round((1 - a) * grey + a * colour)`.
+///
+/// ```
+/// let rgb = radlab_explain::overlay(&[100, 100], &[0.0, 1.0], 1.0);
+/// assert_eq!(&rgb[..3], &[100, 100, 100]);
+/// assert_eq!(&rgb[3..], &radlab_explain::inferno(1.0));
+/// ```
+pub fn overlay(gray: &[u8], heat: &[f64], alpha: f64) -> Vec<u8> {
+    let table = table();
+    let n = gray.len().min(heat.len());
+    let mut out = vec![0u8; n * 3];
+    // In blocks, in two passes: the clamp, opacity and colour index of a
+    // block first (no lookups, so the compiler vectorises it), then the
+    // lookups and the blend.
+    const B: usize = 64;
+    let (mut a, mut idx) = ([0.0f64; B], [0i32; B]);
+    for ((o, g), h) in out
+        .chunks_mut(3 * B)
+        .zip(gray[..n].chunks(B))
+        .zip(heat[..n].chunks(B))
+    {
+        for ((ai, ii), &h) in a.iter_mut().zip(idx.iter_mut()).zip(h) {
+            let h = if h.is_nan() { 0.0 } else { h.clamp(0.0, 1.0) };
+            *ai = alpha * h;
+            *ii = round_non_negative(h * 255.0);
+        }
+        for (((px, &g), &ai), &ii) in o.chunks_exact_mut(3).zip(g).zip(&a).zip(&idx) {
+            if ai == 0.0 {
+                // (1 - 0) g + 0 k = g exactly: where the map is zero (much
+                // of a rectified map) the image shows through.
+                px.fill(g);
+                continue;
+            }
+            let c = table[(ii & 255) as usize];
+            let base = (1.0 - ai) * f64::from(g);
+            for (o, k) in px.iter_mut().zip(c) {
+                // Between 0 and 255 whenever alpha is in [0, 1].
+                let v = (base + ai * f64::from(k)).clamp(0.0, 255.0);
+                *o = round_non_negative(v) as u8;
+            }
+        }
+    }
+    out
 }
 
 /// A model as [`occlusion`] sees it: images `[n, y, x]` in, one score each out.

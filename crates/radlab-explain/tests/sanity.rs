@@ -120,3 +120,44 @@ fn cam_changes_when_the_learned_weights_are_randomised() {
         "the cascade moves the maps further"
     );
 }
+
+/// The overlay's hand-written rounding and its zero-opacity shortcut give
+/// what the definition says: `round((1 - a) g + a c)` with `f64::round`.
+#[test]
+fn overlay_is_its_definition() {
+    use rand::{Rng, SeedableRng};
+    let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for _ in 0..200 {
+        let n = r.random_range(1..500);
+        let gray: Vec<u8> = (0..n).map(|_| r.random()).collect();
+        let heat: Vec<f64> = (0..n)
+            .map(|_| match r.random_range(0..10) {
+                0 => 0.0,
+                1 => f64::NAN,
+                2 => r.random_range(-1.0..2.0),
+                3 => f64::from(r.random_range(0..=255u8)) / 255.0,
+                _ => r.random_range(0.0..1.0),
+            })
+            .collect();
+        let alpha = if r.random_bool(0.1) {
+            1.0
+        } else {
+            r.random_range(0.0..1.0)
+        };
+        let want: Vec<u8> = gray
+            .iter()
+            .zip(&heat)
+            .flat_map(|(&g, &h)| {
+                let h = if h.is_nan() { 0.0 } else { h.clamp(0.0, 1.0) };
+                let a = alpha * h;
+                radlab_explain::inferno(h)
+                    .map(|k| ((1.0 - a) * f64::from(g) + a * f64::from(k)).round() as u8)
+            })
+            .collect();
+        assert_eq!(radlab_explain::overlay(&gray, &heat, alpha), want);
+    }
+    // Halves round up, as f64::round does: inferno(1) is [252, 255, 164],
+    // so grey 1 at opacity 0.5 is 126.5, 128 and 82.5.
+    assert_eq!(radlab_explain::inferno(1.0), [252, 255, 164]);
+    assert_eq!(radlab_explain::overlay(&[1], &[1.0], 0.5), [127, 128, 83]);
+}

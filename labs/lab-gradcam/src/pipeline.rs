@@ -27,8 +27,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::types::inferno;
-
 /// Where the pictures go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pacs {
@@ -65,26 +63,9 @@ pub struct Options {
     pub mine: bool,
 }
 
-/// The blend of a heat map onto a grey picture: opacity `alpha * h`,
-/// colour `inferno(h)`, `h` clamped to `[0, 1]` (NaN as 0); RGB bytes.
-///
-/// ```
-/// let rgb = lab_gradcam::pipeline::overlay(&[100, 100], &[0.0, 1.0], 1.0);
-/// assert_eq!(&rgb[..3], &[100, 100, 100]);
-/// assert_eq!(&rgb[3..], &lab_gradcam::types::inferno(1.0));
-/// ```
-pub fn overlay(gray: &[u8], heat: &[f64], alpha: f64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(gray.len() * 3);
-    for (&g, &h) in gray.iter().zip(heat) {
-        let h = if h.is_nan() { 0.0 } else { h.clamp(0.0, 1.0) };
-        let a = alpha * h;
-        let c = inferno(h);
-        for k in c {
-            out.push(((1.0 - a) * f64::from(g) + a * f64::from(k)).round() as u8);
-        }
-    }
-    out
-}
+/// The blend of a heat map onto a grey picture (radlab-explain's
+/// [`radlab_explain::overlay`]: opacity `alpha * h`, colour `inferno(h)`).
+pub use radlab_explain::overlay;
 
 /// Area under a curve sampled at equal steps of `[0, 1]` (trapezoids).
 pub fn auc(curve: &[f64]) -> f64 {

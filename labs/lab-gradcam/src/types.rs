@@ -10,19 +10,13 @@ pub use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 pub const CAUTION: &str = "CAUTION: Not for Diagnostic Use";
 
 /// The heat colormap: colorous' `INFERNO`, perceptually uniform from black
-/// through red to pale yellow, so equal steps of saliency look like equal
-/// steps of colour (a rainbow "jet" invents edges where there are none).
-/// `t` is clamped to `[0, 1]`; NaN is 0. Returns `[r, g, b]`.
+/// through red to pale yellow, as 256 colours: `t` (clamped to `[0, 1]`,
+/// NaN as 0) picks colour `round(255 t)`. Returns `[r, g, b]`.
 ///
 /// ```
 /// assert_eq!(lab_gradcam::types::inferno(0.0), [0, 0, 4]);
-/// assert_eq!(lab_gradcam::types::inferno(2.0), lab_gradcam::types::inferno(1.0));
 /// ```
-pub fn inferno(t: f64) -> [u8; 3] {
-    let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
-    let c = colorous::INFERNO.eval_continuous(t);
-    [c.r, c.g, c.b]
-}
+pub use radlab_explain::inferno;
 
 /// One entry of the Source Image Sequence: the image a picture was made from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
