@@ -26,10 +26,13 @@ pub const CAUTION: &str = "CAUTION: Not for Diagnostic Use";
 /// let d = radlab_results::sc::series_description(&"x".repeat(80));
 /// assert!(d.starts_with(radlab_results::sc::CAUTION));
 /// assert_eq!(d.chars().count(), 64);
+/// assert!(!radlab_results::sc::series_description("a\\b").contains('\\'));
 /// ```
 pub fn series_description(description: &str) -> String {
+    // A backslash separates values: an LO cannot hold one (nor controls).
     format!("{CAUTION} - {description}")
         .chars()
+        .map(|c| if c == '\\' || c.is_control() { ' ' } else { c })
         .take(64)
         .collect()
 }

@@ -54,7 +54,7 @@ fn gradcam_worked(t: &'static Tasks) -> Outcome {
     } else if close(&got, &other_class, 1e-12) {
         "this is the map of the other class: the weights are the nodule row as given, not negated"
     } else {
-        "the channel weights of Grad-CAM are the mean gradients w_k / (h w) of the logit; the class row is `weights`, not something computed from the activations"
+        "Grad-CAM is ReLU(sum_k (w_k / (h w)) A_k(i, j)): the class row `weights` (not something computed from the activations), summed over the channels, then one ReLU, rows first"
     };
     Err(format!(
         "features A0 = [[1, 2], [3, 4]], A1 = [[0, 3], [1, 1]], weights [1, -1]: expected [{}], got [{}]: {why}",
@@ -349,43 +349,73 @@ fn sc_caution(t: &'static Tasks) -> Outcome {
 fn caution_rules(t: &'static Tasks, descriptions: &[&str], src: &SourceImage) -> Outcome {
     for d in descriptions {
         let h = radlab_grade::catch_quietly(|| (t.sc_header)(d, src))?;
-        if !h.series_description.starts_with(CAUTION) {
-            return Err(format!(
-                "Series Description {:?}: it must start with {CAUTION:?}. DICOM has no attribute for it; a viewer shows the description, so the caution goes first",
-                h.series_description
-            ));
-        }
-        if h.series_description.chars().count() > 64 {
-            return Err(format!(
-                "Series Description of {} characters: an LO holds at most 64 (cut the description, keep the caution)",
-                h.series_description.chars().count()
-            ));
-        }
-        if h.burned_in_annotation != "YES" {
-            return Err(format!(
-                "Burned In Annotation {:?}: the caution is burned into the pixels, so YES (a de-identifier relies on it)",
-                h.burned_in_annotation
-            ));
-        }
-        if h.image_type.first().map(String::as_str) != Some("DERIVED")
-            || h.image_type.get(1).map(String::as_str) != Some("SECONDARY")
-        {
-            return Err(format!(
-                "Image Type {:?}: a picture made from another image is DERIVED, and a secondary capture SECONDARY",
-                h.image_type
-            ));
-        }
-        if h.conversion_type != "WSD" {
-            return Err(format!(
-                "Conversion Type {:?}: a picture made by software on a workstation is WSD",
-                h.conversion_type
-            ));
-        }
-        if h.derivation_description.is_empty() {
-            return Err("Derivation Description is empty: say how the picture was made".into());
+        if let Some(e) = caution_problem(&h) {
+            return Err(e);
         }
     }
     Ok("caution first within 64 characters, YES, DERIVED\\SECONDARY, WSD".into())
+}
+
+/// What is wrong with a header's caution, burned-in flag, image type,
+/// conversion type and derivation, if anything.
+fn caution_problem(h: &ScHeader) -> Option<String> {
+    if !h.series_description.starts_with(CAUTION) {
+        return Some(format!(
+            "Series Description {:?}: it must start with {CAUTION:?}. DICOM has no attribute for it; a viewer shows the description, so the caution goes first",
+            h.series_description
+        ));
+    }
+    if h.series_description.chars().count() > 64 {
+        return Some(format!(
+            "Series Description of {} characters: an LO holds at most 64 (cut the description, keep the caution)",
+            h.series_description.chars().count()
+        ));
+    }
+    if h.burned_in_annotation != "YES" {
+        return Some(format!(
+            "Burned In Annotation {:?}: the caution is burned into the pixels, so YES (a de-identifier relies on it)",
+            h.burned_in_annotation
+        ));
+    }
+    if h.image_type.first().map(String::as_str) != Some("DERIVED")
+        || h.image_type.get(1).map(String::as_str) != Some("SECONDARY")
+    {
+        return Some(format!(
+            "Image Type {:?}: a picture made from another image is DERIVED, and a secondary capture SECONDARY",
+            h.image_type
+        ));
+    }
+    if h.conversion_type != "WSD" {
+        return Some(format!(
+            "Conversion Type {:?}: a picture made by software on a workstation is WSD",
+            h.conversion_type
+        ));
+    }
+    if h.derivation_description.is_empty() {
+        return Some("Derivation Description is empty: say how the picture was made".into());
+    }
+    None
+}
+
+/// What the graded checks would say about a header made for
+/// `description` from `src` (the same rules, for `--mine`).
+pub fn header_problem(h: &ScHeader, description: &str, src: &SourceImage) -> Option<String> {
+    if let Some(e) = caution_problem(h) {
+        return Some(e);
+    }
+    if h.source_images != [src.clone()] {
+        return Some(format!(
+            "Source Image Sequence {:?}: one item, the source image's SOP class and instance",
+            h.source_images
+        ));
+    }
+    if !h.derivation_description.contains(description) {
+        return Some(format!(
+            "Derivation Description {:?} does not hold the description {description:?}",
+            h.derivation_description
+        ));
+    }
+    None
 }
 
 fn sc_random(t: &'static Tasks) -> Outcome {

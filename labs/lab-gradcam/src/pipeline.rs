@@ -76,11 +76,19 @@ pub fn auc(curve: &[f64]) -> f64 {
     curve.windows(2).map(|w| (w[0] + w[1]) / 2.0).sum::<f64>() / n
 }
 
-/// Pixel indices from the most to the least salient (ties by index).
-pub fn order_by(map: ArrayView2<'_, f64>) -> Vec<usize> {
+/// Pixel indices from the most to the least salient. Ties (a rectified map
+/// is zero over much of the patch; occlusion gives blocks of equal values)
+/// are broken by `tie` (larger first), then by index: with a seeded random
+/// `tie` the order among equals is random, not raster order.
+pub fn order_by(map: ArrayView2<'_, f64>, tie: &[f64]) -> Vec<usize> {
     let v: Vec<f64> = map.iter().copied().collect();
     let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+    let t = |i: usize| tie.get(i).copied().unwrap_or(0.0);
+    idx.sort_by(|&a, &b| {
+        v[b].total_cmp(&v[a])
+            .then(t(b).total_cmp(&t(a)))
+            .then(a.cmp(&b))
+    });
     idx
 }
 
@@ -110,14 +118,19 @@ pub struct Explained {
     /// The logit rebuilt from the features with the recovered class row
     /// (`w . mean A + b`): equal to the model's to float noise.
     pub logit_from_row: f64,
-    /// Where the upsampled Grad-CAM is largest `[y, x]` in the patch, and
-    /// whether that pixel is in the segment on that slice (the pointing game).
+    /// Where the upsampled Grad-CAM is largest `[y, x]` in the patch;
+    /// whether that pixel is in the segment on that slice, and whether the
+    /// feature cell it lies in (the map's own resolution: a cell is
+    /// `patch / grid` pixels a side) touches the segment (the pointing game).
     pub map_peak: [usize; 2],
     pub map_peak_in_segment: bool,
+    pub map_peak_cell_touches_segment: bool,
     /// Share of the map's mass (sum of the normalised map) inside the segment.
     pub mass_in_segment: f64,
-    /// Spearman rank correlation of the map with the map after randomising:
-    /// the head (mean over random heads), the head and the last convolution.
+    /// |Spearman| of the signed map `w . A` with the same map after
+    /// randomising: the head (mean over random heads; the sign of a random
+    /// head is arbitrary, so the absolute value), the head and the last
+    /// convolution.
     pub spearman_random_head: f64,
     pub spearman_random_conv3: Option<f64>,
     /// Deletion and insertion, by Grad-CAM's order, occlusion's order and
@@ -173,8 +186,10 @@ pub struct Mine {
     pub max_map_difference: Option<f64>,
     /// The overlays are byte-identical to the reference's.
     pub same_overlay: Option<bool>,
-    /// The SC header equals the reference's.
+    /// The SC header follows the rules the checks grade (caution,
+    /// burned-in flag, image type, source); what is wrong if not.
     pub same_header: Option<bool>,
+    pub header_problem: Option<String>,
     /// What did not run.
     pub note: String,
 }
@@ -193,6 +208,10 @@ pub struct Report {
     /// residual, channels never active.
     pub class_row_patches: usize,
     pub class_row_max_residual: f64,
+    /// The feature grid `[h, w]` Grad-CAM is computed on.
+    pub feature_grid: [usize; 2],
+    /// Pixels a side of one feature cell in the patch.
+    pub cell_pixels: usize,
     pub silent_channels: Vec<usize>,
     pub components: usize,
     pub dropped_small: usize,
@@ -205,6 +224,7 @@ pub struct Report {
     pub mean_occlusion: Faithfulness,
     pub mean_random: Faithfulness,
     pub pointing_hits: usize,
+    pub pointing_cell_hits: usize,
     pub pacs: Option<PacsRow>,
     pub mine: Option<Mine>,
 }
@@ -358,7 +378,16 @@ pub fn run(
     ));
     let (logits_all, feats_all) = forward(&mut classifier, &x_all)?;
     let row = class_row(feats_all.view(), &logits_all)?;
+    if row.max_residual > 1e-3 {
+        bail!(
+            "{}: its logit is not linear in the pooled features (largest residual {:.2e}): Grad-CAM as computed here needs a global-average-pool + linear head",
+            classifier.card().name,
+            row.max_residual
+        );
+    }
     let n = peaks.len();
+    let (_, _, gh, gw) = feats_all.dim();
+    let cell = size / gh.max(1);
     let x = x_all.slice(s![..n, .., ..]).to_owned();
     let feats = feats_all.slice(s![..n, .., .., ..]).to_owned();
     let gmaps = maps(&feats, &row, size)?;
@@ -387,7 +416,7 @@ pub fn run(
     let mut head_rho = vec![0.0; n];
     for h in &heads {
         for (k, m) in signed_maps(&feats, h, size)?.iter().enumerate() {
-            head_rho[k] += spearman(&flat(&learned[k]), &flat(m)) / heads.len() as f64;
+            head_rho[k] += spearman(&flat(&learned[k]), &flat(m)).abs() / heads.len() as f64;
         }
     }
     let conv3_file =
@@ -401,7 +430,7 @@ pub fn run(
         let rm = signed_maps(&f, &r, size)?;
         Some(
             (0..n)
-                .map(|k| spearman(&flat(&learned[k]), &flat(&rm[k])))
+                .map(|k| spearman(&flat(&learned[k]), &flat(&rm[k])).abs())
                 .collect(),
         )
     } else {
@@ -423,13 +452,16 @@ pub fn run(
                 Ok(l)
             };
         let occ = radlab_explain::occlusion(x.index_axis(Axis(0), k), 8, 4, air, &mut score)?;
-        occl_orders.push(order_by(occ.view()));
+        let tie: Vec<f64> = (0..size * size).map(|_| rng.random()).collect();
+        occl_orders.push(order_by(occ.view(), &tie));
     }
     let mut batch = Array3::<f32>::zeros((n * orders_per * 2 * (steps + 1), size, size));
     let mut b = 0;
     for k in 0..n {
         let patch: Vec<f32> = x.index_axis(Axis(0), k).iter().copied().collect();
-        let mut orders = vec![order_by(gmaps[k].view()), occl_orders[k].clone()];
+        // Grad-CAM's ties (its zeros) broken by the signed map, then at random.
+        let signed: Vec<f64> = learned[k].iter().copied().collect();
+        let mut orders = vec![order_by(gmaps[k].view(), &signed), occl_orders[k].clone()];
         for _ in 0..random_orders {
             let mut o: Vec<usize> = (0..px).collect();
             o.shuffle(&mut rng);
@@ -586,9 +618,13 @@ pub fn run(
     for (k, c) in kept.iter().enumerate() {
         let [y0, x0] = origins[k];
         let z = peaks[k][0];
-        let order = order_by(gmaps[k].view());
+        let signed: Vec<f64> = learned[k].iter().copied().collect();
+        let order = order_by(gmaps[k].view(), &signed);
         let (py, pxx) = (order[0] / size, order[0] % size);
         let in_seg = |y: usize, xx: usize| labels[[z, y0 + y, x0 + xx]] == c.label;
+        let (cy, cx) = ((py / cell) * cell, (pxx / cell) * cell);
+        let cell_hit = (cy..(cy + cell).min(size))
+            .any(|y| (cx..(cx + cell).min(size)).any(|xx| in_seg(y, xx)));
         let total: f64 = gmaps[k].sum();
         let inside: f64 = gmaps[k]
             .indexed_iter()
@@ -621,6 +657,7 @@ pub fn run(
             logit_from_row,
             map_peak: [py, pxx],
             map_peak_in_segment: in_seg(py, pxx),
+            map_peak_cell_touches_segment: cell_hit,
             mass_in_segment: if total > 0.0 { inside / total } else { 0.0 },
             spearman_random_head: head_rho[k],
             spearman_random_conv3: conv3_rho.as_ref().map(|r| r[k]),
@@ -638,6 +675,8 @@ pub fn run(
 
     let pacs = match opts.pacs {
         Pacs::None => None,
+        // Nothing to send: no association is opened for nothing.
+        Pacs::Orthanc if sc_objects.is_empty() => None,
         Pacs::Orthanc => {
             say("starting Orthanc on loopback");
             radlab_pacs::orthanc::ensure_installed()?;
@@ -676,6 +715,8 @@ pub fn run(
         classifier: alg.clone(),
         class_row_patches: fit_voxels.len(),
         class_row_max_residual: row.max_residual,
+        feature_grid: [gh, gw],
+        cell_pixels: cell,
         silent_channels: row.silent_channels.clone(),
         components: comps.len(),
         dropped_small: comps.len() - kept.len(),
@@ -687,6 +728,10 @@ pub fn run(
         mean_occlusion: mean_faith(&|e| e.occlusion),
         mean_random: mean_faith(&|e| e.random),
         pointing_hits: nodules.iter().filter(|e| e.map_peak_in_segment).count(),
+        pointing_cell_hits: nodules
+            .iter()
+            .filter(|e| e.map_peak_cell_touches_segment)
+            .count(),
         nodules,
         pictures,
         pacs,
@@ -868,10 +913,11 @@ fn mine_report(
             .map(|i| i.sop_instance.clone())
             .unwrap_or_default(),
     };
-    let same_header = radlab_grade::quietly(|| {
-        exercise::sc_header("Grad-CAM", &src)
-            == crate::tasks::reference::sc_header("Grad-CAM", &src)
+    let header_problem = radlab_grade::quietly(|| {
+        let h = exercise::sc_header("Grad-CAM", &src);
+        crate::checks::header_problem(&h, "Grad-CAM", &src)
     });
+    let same_header = header_problem.as_ref().map(|p| p.is_none());
     let mut note = String::new();
     for (name, ran) in [
         ("grad-cam, upsample or normalise", mine.is_some()),
@@ -886,6 +932,7 @@ fn mine_report(
         max_map_difference,
         same_overlay,
         same_header,
+        header_problem: header_problem.flatten(),
         note,
     }
 }

@@ -324,12 +324,14 @@ fn round_trip(
     say: &mut dyn FnMut(&str),
 ) -> Result<PacsRow> {
     let web = DicomWeb::new(url, Duration::from_secs(60));
-    let mut all = Vec::with_capacity(volume.slices.len() + 2);
-    for (p, _) in &volume.slices {
+    // A multi-frame file holds many slices: each file is sent once.
+    let mut paths: Vec<&Path> = volume.slices.iter().map(|(p, _)| p.as_path()).collect();
+    paths.sort();
+    paths.dedup();
+    let mut all = Vec::with_capacity(paths.len() + 2);
+    for p in paths {
         all.push(std::fs::read(p).with_context(|| format!("{}", p.display()))?);
     }
-    all.sort();
-    all.dedup();
     all.push(seg_bytes.to_vec());
     all.push(sr_bytes.to_vec());
     say(&format!("STOW-RS: {} instances to {url}", all.len()));
