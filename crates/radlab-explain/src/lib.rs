@@ -276,7 +276,8 @@ pub fn monai_default_normalizer(map: ArrayView2<'_, f64>) -> Array2<f64> {
 /// through red to pale yellow, so equal steps of saliency look like equal
 /// steps of colour (a rainbow "jet" invents edges where there are none).
 /// As a display uses it, as 256 colours: `t` (clamped to `[0, 1]`, NaN as
-/// 0) picks colour `round(255 t)` of colorous' 256 evenly spaced samples.
+/// 0) picks colour `round(255 t)` of colorous' spline sampled at `i / 255`
+/// (within 1 of matplotlib's 256-colour table, tests/maps.rs).
 /// Returns `[r, g, b]`.
 ///
 /// ```

@@ -28,36 +28,43 @@ fn show(a: &Array2<f64>) -> String {
 
 // ---- grad-cam ----
 
-/// Two channels on a 2 x 2 grid, worked by hand: `w . A = A0 - A1`.
+/// Two channels on a 2 x 3 grid, worked by hand: `w . A = A0 - A1`.
 fn worked_features() -> (ndarray::Array3<f32>, Vec<f64>) {
-    let a =
-        ndarray::Array3::from_shape_vec((2, 2, 2), vec![1.0, 2.0, 3.0, 4.0, 0.0, 3.0, 1.0, 1.0])
-            .expect("2 x 2 x 2");
+    let a = ndarray::Array3::from_shape_vec(
+        (2, 2, 3),
+        vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0, 3.0, 1.0, 1.0, 7.0, 2.0],
+    )
+    .expect("2 x 2 x 3");
     (a, vec![1.0, -1.0])
 }
 
 fn gradcam_worked(t: &'static Tasks) -> Outcome {
     let (a, w) = worked_features();
     let got = (t.grad_cam)(a.view(), &w);
-    // w . A = [[1, -1], [2, 3]]; ReLU; / (h w) = 4.
-    let want = Array2::from_shape_vec((2, 2), vec![0.25, 0.0, 0.5, 0.75]).expect("2 x 2");
+    // w . A = [[1, -1, 2], [3, -2, 4]]; ReLU; / (h w) = 6.
+    let sixth = |v: &[f64]| {
+        Array2::from_shape_vec((2, 3), v.iter().map(|x| x / 6.0).collect()).expect("2 x 3")
+    };
+    let want = sixth(&[1.0, 0.0, 2.0, 3.0, 0.0, 4.0]);
     if close(&got, &want, 1e-12) {
-        return Ok("ReLU(w . A) / (h w) on the worked 2 x 2 example".into());
+        return Ok("ReLU(w . A) / (h w) on the worked 2 x 3 example".into());
     }
-    let linear = Array2::from_shape_vec((2, 2), vec![0.25, -0.25, 0.5, 0.75]).expect("2 x 2");
-    let unscaled = want.mapv(|v| v * 4.0);
-    let other_class = Array2::from_shape_vec((2, 2), vec![0.0, 0.25, 0.0, 0.0]).expect("2 x 2");
-    let why = if close(&got, &linear, 1e-12) {
-        "the map has a negative value: Grad-CAM keeps only what pushes the class score up (a ReLU after the weighted sum)"
+    let linear = sixth(&[1.0, -1.0, 2.0, 3.0, -2.0, 4.0]);
+    let unscaled = want.mapv(|v| v * 6.0);
+    let other_class = sixth(&[0.0, 1.0, 0.0, 0.0, 2.0, 0.0]);
+    let why = if got.dim() != (2, 3) {
+        "features [2, 2, 3] give a map [2, 3] ([h, w], rows first)"
+    } else if close(&got, &linear, 1e-12) {
+        "the map has negative values: Grad-CAM keeps only what pushes the class score up (a ReLU after the weighted sum)"
     } else if close(&got, &unscaled, 1e-12) {
-        "the values are 4 times too large: the gradient of the logit with respect to A_k(i, j) is w_k / (h w), because the head averages over the h w grid cells"
+        "the values are 6 times too large: the gradient of the logit with respect to A_k(i, j) is w_k / (h w), because the head averages over the h w = 6 grid cells"
     } else if close(&got, &other_class, 1e-12) {
         "this is the map of the other class: the weights are the nodule row as given, not negated"
     } else {
         "Grad-CAM is ReLU(sum_k (w_k / (h w)) A_k(i, j)): the class row `weights` (not something computed from the activations), summed over the channels, then one ReLU, rows first"
     };
     Err(format!(
-        "features A0 = [[1, 2], [3, 4]], A1 = [[0, 3], [1, 1]], weights [1, -1]: expected [{}], got [{}]: {why}",
+        "features A0 = [[1, 2, 3], [4, 5, 6]], A1 = [[0, 3, 1], [1, 7, 2]], weights [1, -1]: expected [{}], got [{}]: {why}",
         show(&want),
         show(&got)
     ))
@@ -126,7 +133,7 @@ fn gradcam_random(t: &'static Tasks) -> Outcome {
 // ---- normalise ----
 
 fn normalise_worked(t: &'static Tasks) -> Outcome {
-    let maps = Array3::from_shape_vec((2, 2, 2), vec![0.0, 1.0, 2.0, 4.0, 10.0, 10.0, 10.0, 10.0])
+    let maps = Array3::from_shape_vec((2, 2, 2), vec![2.0, 3.0, 4.0, 6.0, 10.0, 10.0, 10.0, 10.0])
         .expect("2 x 2 x 2");
     let got = (t.normalise)(maps.view());
     if got.dim() != (2, 2, 2) {
@@ -138,12 +145,16 @@ fn normalise_worked(t: &'static Tasks) -> Outcome {
     if close(&first, &want.mapv(|v| 1.0 - v), 1e-12) {
         return Err("the most salient place came out 0 and the least 1: this is MONAI 1.6.1's default_normalizer (ScaleIntensity(minv=1, maxv=0)), which inverts the map; the maximum must be 1".into());
     }
-    if close(&first, &want.mapv(|v| v * 0.4), 1e-12) {
-        return Err("the first map [[0, 1], [2, 4]] was scaled by the batch's maximum (10, from the second map): normalise each map on its own, or a patch's map depends on the other patches in the batch".into());
+    if close(
+        &first,
+        &Array2::from_shape_vec((2, 2), vec![0.0, 0.125, 0.25, 0.5]).expect("2 x 2"),
+        1e-12,
+    ) {
+        return Err("the first map [[2, 3], [4, 6]] was scaled with the batch's maximum (10, from the second map): normalise each map on its own, or a patch's map depends on the other patches in the batch".into());
     }
     if !close(&first, &want, 1e-12) {
         return Err(format!(
-            "[[0, 1], [2, 4]]: expected [{}] ((v - min) / (max - min)), got [{}]",
+            "[[2, 3], [4, 6]]: expected [{}] ((v - min) / (max - min)), got [{}]",
             show(&want),
             show(&first)
         ));
@@ -200,7 +211,21 @@ fn upsample_worked(t: &'static Tasks) -> Outcome {
     let row = [1.0, 1.25, 1.75, 2.0];
     let want = Array2::from_shape_fn((4, 4), |(y, x)| row[x] + 2.0 * (row[y] - 1.0));
     if close(&got, &want, 1e-12) {
-        return Ok("[[1, 2], [3, 4]] to 4 x 4 as PyTorch gives it (align_corners = False)".into());
+        // One row of three to six: source x = (d + 0.5) / 2 - 0.5, so
+        // -0.25 (clamped), 0.25, 0.75, 1.25, 1.75, 2.25 (the last neighbour
+        // clamped to the edge).
+        let row = Array2::from_shape_vec((1, 3), vec![0.0, 10.0, 40.0]).expect("1 x 3");
+        let got = (t.upsample)(row.view(), [1, 6]);
+        let want =
+            Array2::from_shape_vec((1, 6), vec![0.0, 2.5, 7.5, 17.5, 32.5, 40.0]).expect("1 x 6");
+        if !close(&got, &want, 1e-12) {
+            return Err(format!(
+                "[[0, 10, 40]] to 1 x 6: expected [{}], got [{}]: each output pixel interpolates between the two source pixels around (d + 0.5) * 3 / 6 - 0.5, with the weight of the second equal to the coordinate's fraction",
+                show(&want),
+                show(&got)
+            ));
+        }
+        return Ok("[[1, 2], [3, 4]] to 4 x 4 and [[0, 10, 40]] to 1 x 6 as PyTorch gives them (align_corners = False)".into());
     }
     let third = 1.0 / 3.0;
     let corners = [1.0, 1.0 + third, 1.0 + 2.0 * third, 2.0];
@@ -267,9 +292,14 @@ fn overlay_worked(t: &'static Tasks) -> Outcome {
             got.len()
         ));
     }
-    let want = (REFERENCE.overlay)(&gray, &heat, 0.5);
+    // Worked by hand from inferno's colours (matplotlib's table: #fcffa4 at
+    // 1, #bc3754 at 0.5, which is colour round(127.5) = 128 of 256):
+    // heat 1 at opacity 0.5 on grey 100 is 50 + [126, 127.5, 82], on grey 0
+    // [126, 127.5, 82]; heat 0.5 at opacity 0.25 is 75 + [47, 13.75, 21].
+    // Halves round up.
+    let want = vec![100, 100, 100, 176, 178, 132, 122, 89, 96, 126, 128, 82];
     if got == want {
-        return Ok("colour, channel order and opacity on 4 worked pixels".into());
+        return Ok("colour, channel order, opacity and rounding on 4 worked pixels".into());
     }
     let hot = inferno(1.0);
     if got[..3] != [100, 100, 100] {
