@@ -55,3 +55,19 @@ fn an_empty_map_upsamples_to_zeros() {
     let got = upsample_bilinear(m.view(), [2, 4], false);
     assert_eq!(got, Array2::<f64>::zeros((2, 4)));
 }
+
+#[test]
+fn align_corners_true_on_three_to_five() {
+    // Source x = d * (3 - 1) / (5 - 1) = d / 2.
+    let m = array![[0.0, 10.0, 40.0]];
+    let got = upsample_bilinear(m.view(), [1, 5], true);
+    assert_eq!(got.row(0).to_vec(), vec![0.0, 5.0, 10.0, 25.0, 40.0]);
+}
+
+#[test]
+fn normalise_is_min_max_per_map() {
+    let got = radlab_explain::normalise(array![[2.0, 3.0], [4.0, 6.0]].view());
+    assert_eq!(got, array![[0.0, 0.25], [0.5, 1.0]]);
+    let flat = radlab_explain::normalise(array![[7.0, 7.0]].view());
+    assert_eq!(flat, array![[0.0, 0.0]]);
+}

@@ -299,7 +299,24 @@ fn overlay_worked(t: &'static Tasks) -> Outcome {
     // Halves round up.
     let want = vec![100, 100, 100, 176, 178, 132, 122, 89, 96, 126, 128, 82];
     if got == want {
-        return Ok("colour, channel order, opacity and rounding on 4 worked pixels".into());
+        // The same four pixels 50 times over: 200 pixels, one after another.
+        let (g50, h50) = (gray.repeat(50), heat.repeat(50));
+        let got = (t.overlay)(&g50, &h50, 0.5);
+        if got != want.repeat(50) {
+            let first = got
+                .chunks(3)
+                .zip(want.repeat(50).chunks(3))
+                .position(|(a, b)| a != b)
+                .unwrap_or(got.len() / 3);
+            return Err(format!(
+                "the 4 worked pixels repeated 50 times: pixel {first} differs (or {} bytes instead of 600): every pixel is blended on its own, whatever its position",
+                got.len()
+            ));
+        }
+        return Ok(
+            "colour, channel order, opacity and rounding on 4 worked pixels, and 200 in a row"
+                .into(),
+        );
     }
     let hot = inferno(1.0);
     if got[..3] != [100, 100, 100] {
