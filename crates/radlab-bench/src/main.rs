@@ -853,11 +853,12 @@ fn run_workload(
                 let maps: Vec<Array2<f64>> = feats
                     .outer_iter()
                     .into_par_iter()
+                    .with_min_len(16)
                     .map(|a| {
                         let m = radlab_explain::grad_cam(a, &row.weights)?;
-                        Ok(radlab_explain::normalise(
-                            radlab_explain::upsample_bilinear(m.view(), [32, 32], false).view(),
-                        ))
+                        let mut up = radlab_explain::upsample_bilinear(m.view(), [32, 32], false);
+                        radlab_explain::normalise_in_place(&mut up);
+                        Ok(up)
                     })
                     .collect::<Result<_, radlab_explain::ExplainError>>()?;
                 cams.push(t1.elapsed().as_secs_f64());

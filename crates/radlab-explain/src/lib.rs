@@ -235,14 +235,22 @@ pub fn upsample_bilinear(
             .collect()
     };
     let (ty, tx) = (taps(h, out[0]), taps(w, out[1]));
+    // Separable: every source row interpolated along x once, then output
+    // rows blended from two of those. The same products and sums as
+    // interpolating each output pixel from its four neighbours.
+    let across: Vec<Vec<f64>> = map
+        .rows()
+        .into_iter()
+        .map(|r| {
+            tx.iter()
+                .map(|&(x0, x1, fx)| r[x0] * (1.0 - fx) + r[x1] * fx)
+                .collect()
+        })
+        .collect();
     let mut data = Vec::with_capacity(out[0] * out[1]);
     for &(y0, y1, fy) in &ty {
-        let (r0, r1) = (map.row(y0), map.row(y1));
-        for &(x0, x1, fx) in &tx {
-            let top = r0[x0] * (1.0 - fx) + r0[x1] * fx;
-            let bottom = r1[x0] * (1.0 - fx) + r1[x1] * fx;
-            data.push(top * (1.0 - fy) + bottom * fy);
-        }
+        let (top, bottom) = (&across[y0], &across[y1]);
+        data.extend(top.iter().zip(bottom).map(|(t, b)| t * (1.0 - fy) + b * fy));
     }
     Array2::from_shape_vec((out[0], out[1]), data).expect("rows x cols values")
 }
@@ -250,12 +258,26 @@ pub fn upsample_bilinear(
 /// `(v - min) / (max - min)` per map: 0 at the least and 1 at the most
 /// salient place; all zeros for a constant map.
 pub fn normalise(map: ArrayView2<'_, f64>) -> Array2<f64> {
+    let mut m = map.to_owned();
+    normalise_in_place(&mut m);
+    m
+}
+
+/// [`normalise`] without a second array: the map is scaled where it is.
+///
+/// ```
+/// let mut m = ndarray::array![[2.0, 4.0], [3.0, 6.0]];
+/// radlab_explain::normalise_in_place(&mut m);
+/// assert_eq!(m, ndarray::array![[0.0, 0.5], [0.25, 1.0]]);
+/// ```
+pub fn normalise_in_place(map: &mut Array2<f64>) {
     let lo = map.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = map.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
-        return Array2::zeros(map.dim());
+        map.fill(0.0);
+        return;
     }
-    map.mapv(|v| (v - lo) / (hi - lo))
+    map.mapv_inplace(|v| (v - lo) / (hi - lo));
 }
 
 /// MONAI 1.6.1's `default_normalizer`: `ScaleIntensity(minv=1.0, maxv=0.0)`,
