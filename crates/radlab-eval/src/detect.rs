@@ -116,3 +116,40 @@ pub fn rescore(model: &mut Model, hu: ArrayView3<'_, f32>, cands: &mut [Candidat
     }
     Ok(())
 }
+
+/// The nodules the segmenter reports in a probability map: 26-connected
+/// components of the voxels at or above `threshold`, those of at least
+/// `min_volume_mm3` kept. Returns the label array with the kept components
+/// relabelled `1..` in the order found (others 0), the kept components
+/// (their `label` updated to match), and how many components there were in
+/// all. `spacing` `(z, y, x)` mm. What lab-sr reports and lab-gradcam
+/// explains.
+pub fn nodules(
+    probability: ArrayView3<'_, f32>,
+    threshold: f32,
+    min_volume_mm3: f64,
+    spacing: radlab_geometry::Spacing,
+) -> Result<(
+    Array3<u32>,
+    Vec<radlab_metrics::segmentation::Component>,
+    usize,
+)> {
+    let (labels, comps) = radlab_metrics::segmentation::components(
+        probability.mapv(|p| p >= threshold).view(),
+        Connectivity::TwentySix,
+        spacing,
+        Some(probability),
+    )?;
+    let mut relabel = vec![0u32; comps.len() + 1];
+    let mut kept = Vec::new();
+    for c in &comps {
+        if c.volume_mm3 >= min_volume_mm3 {
+            let mut c = c.clone();
+            relabel[c.label as usize] = kept.len() as u32 + 1;
+            c.label = kept.len() as u32 + 1;
+            kept.push(c);
+        }
+    }
+    let labels = labels.mapv(|l| relabel.get(l as usize).copied().unwrap_or(0));
+    Ok((labels, kept, comps.len()))
+}

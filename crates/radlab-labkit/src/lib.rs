@@ -169,6 +169,36 @@ pub fn bad_input(msg: String) -> anyhow::Error {
     anyhow::Error::new(BadInput(msg))
 }
 
+/// `--flag value` must be a probability strictly between 0 and 1 (a
+/// threshold at 0 or 1 keeps everything or nothing); bad input otherwise.
+///
+/// ```
+/// assert!(radlab_labkit::check_open_probability("--threshold", 0.5).is_ok());
+/// assert!(radlab_labkit::check_open_probability("--threshold", 1.0).is_err());
+/// assert!(radlab_labkit::check_open_probability("--threshold", f64::NAN).is_err());
+/// ```
+pub fn check_open_probability(flag: &str, value: f64) -> Result<()> {
+    if value > 0.0 && value < 1.0 {
+        Ok(())
+    } else {
+        Err(bad_input(format!(
+            "{flag} {value}: choose a probability strictly between 0 and 1"
+        )))
+    }
+}
+
+/// `--flag value` must be a finite number of 0 or more (`what` names it:
+/// "a volume"); bad input otherwise.
+pub fn check_non_negative(flag: &str, value: f64, what: &str) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad_input(format!(
+            "{flag} {value}: choose {what} of 0 or more"
+        )))
+    }
+}
+
 /// How a lab's pipeline gets a bundled model by name: the binary passes a
 /// closure over its `--device`/`--threads` settings ([`InferArgs::load`]).
 pub type ModelLoader<'a> = dyn FnMut(&str) -> Result<radlab_infer::Model> + 'a;

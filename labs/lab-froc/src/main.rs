@@ -73,12 +73,7 @@ use radlab_labkit::bad_input as bad;
 
 fn run(args: Args) -> Result<()> {
     args.infer.check()?;
-    if !(args.candidate_threshold > 0.0 && args.candidate_threshold < 1.0) {
-        bail!(bad(format!(
-            "--candidate-threshold {}: must be strictly between 0 and 1",
-            args.candidate_threshold
-        )));
-    }
+    kit::check_open_probability("--candidate-threshold", args.candidate_threshold.into())?;
     if args.bootstrap == 0 {
         bail!(bad("--bootstrap 0: at least one replicate is needed".into()));
     }

@@ -69,18 +69,8 @@ radlab_labkit::lab_main! {
 
 fn run(args: Args) -> Result<()> {
     args.infer.check()?;
-    if !(args.threshold > 0.0 && args.threshold < 1.0) {
-        bail!(bad(format!(
-            "--threshold {}: choose a probability strictly between 0 and 1",
-            args.threshold
-        )));
-    }
-    if !(args.min_volume_mm3 >= 0.0 && args.min_volume_mm3.is_finite()) {
-        bail!(bad(format!(
-            "--min-volume-mm3 {}: choose a volume of 0 or more",
-            args.min_volume_mm3
-        )));
-    }
+    kit::check_open_probability("--threshold", args.threshold.into())?;
+    kit::check_non_negative("--min-volume-mm3", args.min_volume_mm3, "a volume")?;
     if !(0.0..=1.0).contains(&args.alpha) {
         bail!(bad(format!(
             "--alpha {}: an opacity is between 0 and 1",

@@ -17,7 +17,6 @@ use dicom_dictionary_std::tags;
 use ndarray::{Array2, Array3, Array4, ArrayView2, Axis, Ix4, s};
 use radlab_explain::{ClassRow, class_row, grad_cam, normalise, spearman, upsample_bilinear};
 use radlab_infer::Model;
-use radlab_metrics::segmentation::{Connectivity, components};
 use radlab_pacs::orthanc::{Orthanc, OrthancOptions};
 use radlab_pacs::scu::{Association, ScuOptions};
 use radlab_results::sc::{self, Rgb};
@@ -344,16 +343,9 @@ pub fn run(
     let prob = radlab_eval::segment(&mut segmenter, volume.voxels.view(), &mut |_, _| {})?;
     let spacing =
         radlab_metrics::Spacing::new(volume.spacing.z, volume.spacing.y, volume.spacing.x);
-    let (labels, comps) = components(
-        prob.mapv(|p| p >= opts.threshold).view(),
-        Connectivity::TwentySix,
-        spacing,
-        Some(prob.view()),
-    )?;
-    let kept: Vec<_> = comps
-        .iter()
-        .filter(|c| c.volume_mm3 >= opts.min_volume_mm3)
-        .collect();
+    // Components at the threshold, the small ones dropped, relabelled 1..
+    let (labels, kept, all_components) =
+        radlab_eval::detect::nodules(prob.view(), opts.threshold, opts.min_volume_mm3, spacing)?;
 
     // The class row, from the outputs on the nodules' patches and on
     // seeded patches from anywhere in the scan.
@@ -718,8 +710,8 @@ pub fn run(
         feature_grid: [gh, gw],
         cell_pixels: cell,
         silent_channels: row.silent_channels.clone(),
-        components: comps.len(),
-        dropped_small: comps.len() - kept.len(),
+        components: all_components,
+        dropped_small: all_components - kept.len(),
         mean_spearman_random_head: mean(&|e| e.spearman_random_head),
         mean_spearman_random_conv3: conv3_rho
             .as_ref()

@@ -105,18 +105,8 @@ fn why_means_differ(cases: &[CaseRow]) -> Vec<String> {
 
 fn run(args: Args) -> Result<()> {
     args.infer.check()?;
-    if !(args.threshold > 0.0 && args.threshold < 1.0) {
-        bail!(kit::BadInput(format!(
-            "--threshold {}: must be strictly between 0 and 1",
-            args.threshold
-        )));
-    }
-    if !(args.min_volume.is_finite() && args.min_volume >= 0.0) {
-        bail!(kit::BadInput(format!(
-            "--min-volume {}: must be a volume in mm³, 0 or more",
-            args.min_volume
-        )));
-    }
+    kit::check_open_probability("--threshold", args.threshold.into())?;
+    kit::check_non_negative("--min-volume", args.min_volume, "a volume in mm³")?;
     if !(args.tolerance.is_finite() && args.tolerance > 0.0) {
         bail!(kit::BadInput(format!(
             "--tolerance {}: must be a positive number of mm",

@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use dicom_object::DefaultDicomObject;
-use ndarray::Array3;
 use radlab_infer::Model;
-use radlab_metrics::segmentation::{Connectivity, components};
 use radlab_pacs::dicomweb::{DicomWeb, value_str};
 use radlab_pacs::orthanc::{Orthanc, OrthancOptions};
 use radlab_results::tid1500::{self, Group};
@@ -167,22 +165,9 @@ pub fn run(
     let prob = radlab_eval::segment(&mut segmenter, volume.voxels.view(), &mut |_, _| {})?;
     let spacing =
         radlab_metrics::Spacing::new(volume.spacing.z, volume.spacing.y, volume.spacing.x);
-    let (labels, comps) = components(
-        prob.mapv(|p| p >= opts.threshold).view(),
-        Connectivity::TwentySix,
-        spacing,
-        Some(prob.view()),
-    )?;
-    let kept: Vec<_> = comps
-        .iter()
-        .filter(|c| c.volume_mm3 >= opts.min_volume_mm3)
-        .collect();
-    // Relabel the kept components 1.. in the order found.
-    let mut relabel = vec![0u32; comps.len() + 1];
-    for (i, c) in kept.iter().enumerate() {
-        relabel[c.label as usize] = i as u32 + 1;
-    }
-    let labels: Array3<u32> = labels.mapv(|l| relabel[l as usize]);
+    // Components at the threshold, the small ones dropped, relabelled 1..
+    let (labels, kept, all_components) =
+        radlab_eval::detect::nodules(prob.view(), opts.threshold, opts.min_volume_mm3, spacing)?;
     // The classifier on the axial patch centred on each component's peak.
     let mut cands: Vec<radlab_metrics::detection::Candidate> = kept
         .iter()
@@ -290,8 +275,8 @@ pub fn run(
         ),
         threshold: opts.threshold,
         min_volume_mm3: opts.min_volume_mm3,
-        components: comps.len(),
-        dropped_small: comps.len() - kept.len(),
+        components: all_components,
+        dropped_small: all_components - kept.len(),
         nodules,
         seg_file: radlab_labkit::display_path(&seg_path),
         seg_uid,
