@@ -178,8 +178,9 @@ impl Association {
         }
     }
 
-    /// Read a response command (its fragments joined) and return its Status.
-    fn read_status(&mut self) -> Result<u16, PacsError> {
+    /// Read a response command (its fragments joined) and return its Status;
+    /// a response to another message than `mid` is an error.
+    fn read_status(&mut self, mid: u16) -> Result<u16, PacsError> {
         let mut bytes = Vec::new();
         loop {
             match self.assoc.receive().map_err(|e| self.err(e))? {
@@ -204,6 +205,15 @@ impl Association {
         let cmd =
             InMemDicomObject::read_dataset_with_ts(&bytes[..], &IMPLICIT_VR_LITTLE_ENDIAN.erased())
                 .map_err(|e| self.err(e))?;
+        let to = cmd
+            .element(tags::MESSAGE_ID_BEING_RESPONDED_TO)
+            .ok()
+            .and_then(|e| e.to_int::<u16>().ok());
+        if to != Some(mid) {
+            return Err(self.err(format!(
+                "a response to message {to:?}, expected {mid} (Message ID Being Responded To, 0000,0120)"
+            )));
+        }
         cmd.element(tags::STATUS)
             .ok()
             .and_then(|e| e.to_int::<u16>().ok())
@@ -235,7 +245,7 @@ impl Association {
             ),
         ]);
         self.send_command(id, cmd)?;
-        self.read_status()
+        self.read_status(mid)
     }
 
     /// C-STORE one object; returns the Status (0 success, 0xB000-0xBFFF
@@ -289,7 +299,83 @@ impl Association {
                 reason: e.to_string(),
             })?;
         }
-        self.read_status()
+        self.read_status(mid)
+    }
+
+    /// C-STORE a Part 10 file as it is: when the presentation context of its
+    /// class was accepted with the file's own transfer syntax, the data set
+    /// bytes after the meta group go out unchanged (byte for byte, no
+    /// decoding); otherwise the file is read and re-encoded as [`Self::store`]
+    /// does. Returns the Status.
+    pub fn store_file(&mut self, path: &std::path::Path) -> Result<u16, PacsError> {
+        let io = |e: std::io::Error| PacsError::Io {
+            path: path.to_owned(),
+            source: e,
+        };
+        let bytes = std::fs::read(path).map_err(io)?;
+        let split = split_part10(&bytes).ok_or_else(|| PacsError::Answer {
+            url: path.display().to_string(),
+            reason: "not a Part 10 file (no preamble, DICM and meta group)".into(),
+        })?;
+        let (meta, data) = split;
+        let class = meta
+            .media_storage_sop_class_uid()
+            .trim_end_matches('\0')
+            .to_string();
+        let ts_file = meta.transfer_syntax().trim_end_matches('\0').to_string();
+        let (id, ts_uid) = self.context(&class)?;
+        if ts_uid != ts_file {
+            let obj = dicom_object::OpenFileOptions::new()
+                .from_reader(&bytes[128..])
+                .map_err(|e| self.err(format!("{}: {e}", path.display())))?;
+            return self.store(&obj);
+        }
+        let instance = meta
+            .media_storage_sop_instance_uid()
+            .trim_end_matches('\0')
+            .to_string();
+        self.store_raw(id, &class, &instance, data)
+    }
+
+    /// C-STORE a data set already encoded in the context's transfer syntax.
+    fn store_raw(
+        &mut self,
+        id: u8,
+        class: &str,
+        instance: &str,
+        data: &[u8],
+    ) -> Result<u16, PacsError> {
+        let mid = self.message_id();
+        let cmd = InMemDicomObject::command_from_element_iter([
+            DataElement::new(
+                tags::AFFECTED_SOP_CLASS_UID,
+                VR::UI,
+                PrimitiveValue::from(class),
+            ),
+            DataElement::new(tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [0x0001])),
+            DataElement::new(tags::MESSAGE_ID, VR::US, dicom_value!(U16, [mid])),
+            DataElement::new(tags::PRIORITY, VR::US, dicom_value!(U16, [0x0000])),
+            DataElement::new(
+                tags::COMMAND_DATA_SET_TYPE,
+                VR::US,
+                dicom_value!(U16, [0x0000]),
+            ),
+            DataElement::new(
+                tags::AFFECTED_SOP_INSTANCE_UID,
+                VR::UI,
+                PrimitiveValue::from(instance),
+            ),
+        ]);
+        self.send_command(id, cmd)?;
+        {
+            use std::io::Write;
+            let mut w = self.assoc.send_pdata(id);
+            w.write_all(data).map_err(|e| PacsError::Answer {
+                url: "DIMSE".into(),
+                reason: e.to_string(),
+            })?;
+        }
+        self.read_status(mid)
     }
 
     /// Release the association.
@@ -299,4 +385,21 @@ impl Association {
             reason: e.to_string(),
         })
     }
+}
+
+/// Split a Part 10 file into its meta group and the data set bytes after it.
+pub fn split_part10(bytes: &[u8]) -> Option<(dicom_object::FileMetaTable, &[u8])> {
+    if bytes.len() < 144 || &bytes[128..132] != b"DICM" {
+        return None;
+    }
+    // (0002,0000) UL, explicit VR little endian: tag, "UL", length 4, value.
+    if bytes[132..138] != [0x02, 0x00, 0x00, 0x00, b'U', b'L'] {
+        return None;
+    }
+    let group_len = u32::from_le_bytes(bytes[140..144].try_into().ok()?) as usize;
+    let end = 144usize
+        .checked_add(group_len)
+        .filter(|&e| e <= bytes.len())?;
+    let meta = dicom_object::FileMetaTable::from_reader(&bytes[128..end]).ok()?;
+    Some((meta, &bytes[end..]))
 }
