@@ -3,7 +3,8 @@
 //! * `radlab list`: labs, tasks, points and your progress;
 //! * `radlab grade --all`: grade every lab's exercise file, one summary table;
 //! * `radlab watch lab-X`: re-grade each time you save the exercise file;
-//! * `radlab reset lab-X`: put the shipped stubs back (after a confirmation).
+//! * `radlab reset lab-X`: put the shipped stubs back (after a confirmation);
+//! * `radlab listen`: the triage node (DICOM listener, models, results to the PACS).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 use radlab_grade::{LabMeta, Progress, Results};
 use radlab_labkit as kit;
 
+mod listen;
 mod portfolio;
 
 /// A lab of the workspace: a folder `labs/<id>/` with a `lab.toml`.
@@ -156,6 +158,8 @@ struct Cli {
 enum Cmd {
     /// Labs, their tasks and points, and your progress.
     List,
+    /// Run the triage node: a DICOM listener that analyses complete studies and sends results and alerts (Ctrl-C or SIGTERM stops it).
+    Listen(listen::Args),
     /// Grade your exercise files.
     Grade {
         /// Every lab (the only mode for now; name a lab with `cargo run -p lab-X -- grade`).
@@ -213,6 +217,7 @@ fn main() -> ExitCode {
     kit::init_logging(0);
     kit::exit_code(match Cli::parse().cmd {
         Cmd::List => list(),
+        Cmd::Listen(args) => listen::run(&args),
         Cmd::Grade {
             all,
             json,
