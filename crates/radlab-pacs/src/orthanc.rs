@@ -23,6 +23,19 @@ pub fn ensure_installed() -> Result<(), PacsError> {
     if installed() {
         return Ok(());
     }
+    apt_install(&["orthanc", "orthanc-dicomweb"])?;
+    if installed() {
+        Ok(())
+    } else {
+        Err(PacsError::NotInstalled(format!(
+            "apt-get installed the packages but {ORTHANC} or {DICOMWEB_PLUGIN} is missing"
+        )))
+    }
+}
+
+/// Install Debian packages with apt-get (as root, or through `sudo -n`),
+/// for the PACS side's tools (Orthanc, dcmtk).
+pub fn apt_install(packages: &[&str]) -> Result<(), PacsError> {
     let root = unsafe { libc::geteuid() } == 0;
     let apt = |args: &[&str]| -> Result<(), PacsError> {
         let mut c = if root {
@@ -49,21 +62,9 @@ pub fn ensure_installed() -> Result<(), PacsError> {
         Ok(())
     };
     apt(&["update", "-qq"])?;
-    apt(&[
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "orthanc",
-        "orthanc-dicomweb",
-    ])?;
-    if installed() {
-        Ok(())
-    } else {
-        Err(PacsError::NotInstalled(format!(
-            "apt-get installed the packages but {ORTHANC} or {DICOMWEB_PLUGIN} is missing"
-        )))
-    }
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    apt(&args)
 }
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).
@@ -84,6 +85,10 @@ pub struct OrthancOptions {
     pub stable_age_s: u32,
     /// How long to wait for it to answer.
     pub start_timeout: Duration,
+    /// Auto-routing as hospitals set it up: when a study becomes stable,
+    /// Orthanc's built-in Lua hook (`OnStableStudy`) sends it to this
+    /// modality, `(AE title, port on 127.0.0.1)`.
+    pub forward_stable_to: Option<(String, u16)>,
 }
 
 impl Default for OrthancOptions {
@@ -92,6 +97,7 @@ impl Default for OrthancOptions {
             aet: "RADLABPACS".into(),
             stable_age_s: 2,
             start_timeout: Duration::from_secs(60),
+            forward_stable_to: None,
         }
     }
 }
@@ -147,6 +153,19 @@ impl Orthanc {
                 "Ssl": false
             }
         });
+        let mut config = config;
+        if let Some((aet, port)) = &opts.forward_stable_to {
+            let lua = dir.path().join("forward.lua");
+            // Asynchronous: Orthanc queues a job and returns, as a site does.
+            let script = "function OnStableStudy(studyId, tags, metadata)\n  \
+                 RestApiPost('/modalities/triage/store', studyId)\nend\n";
+            std::fs::write(&lua, script).map_err(|source| PacsError::Io {
+                path: lua.clone(),
+                source,
+            })?;
+            config["LuaScripts"] = serde_json::json!([lua]);
+            config["DicomModalities"] = serde_json::json!({"triage": [aet, "127.0.0.1", port]});
+        }
         let config_path = dir.path().join("orthanc.json");
         std::fs::write(
             &config_path,

@@ -170,6 +170,7 @@ struct Shared {
 
 /// A running service.
 pub struct Service {
+    clock: Instant,
     scp: Option<Scp>,
     address: SocketAddr,
     shared: Arc<Shared>,
@@ -269,6 +270,7 @@ impl Service {
         };
         Ok((
             Service {
+                clock,
                 scp: Some(scp),
                 address,
                 shared,
@@ -282,6 +284,11 @@ impl Service {
     /// The listener's address.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The clock origin of every [`Timeline`] time (the service's start).
+    pub fn clock(&self) -> Instant {
+        self.clock
     }
 
     /// Stop: the listener first (associations in progress get `grace`),
