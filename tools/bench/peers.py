@@ -13,6 +13,7 @@ process.
 """
 
 import json
+import os
 import resource
 import sys
 import time
@@ -106,7 +107,57 @@ def u8_check(out):
             "full": float((out == 255).sum())}
 
 
+def free_port():
+    import socket
+
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def receive(data, runs, receiver):
+    """Receive the CT series into another storage SCP, sent by radlab-bench's
+    common sender (RADLAB_BENCH_EXE) in its own process, as radlab's row is."""
+    import socket
+    import subprocess
+    import tempfile
+
+    sender = os.environ["RADLAB_BENCH_EXE"]
+    times, check = [], {}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as out:
+            port = free_port()
+            proc = subprocess.Popen(receiver(port, out), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.time() + 30
+                while True:
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                        break
+                    except OSError:
+                        if time.time() > deadline or proc.poll() is not None:
+                            raise RuntimeError("the receiver did not start")
+                        time.sleep(0.02)
+                r = subprocess.run([sender, "send", "--address", f"127.0.0.1:{port}",
+                                    "--data", str(data)], capture_output=True, check=True)
+                v = json.loads(r.stdout)
+                times.append(v["seconds"])
+                stored = sum(len(fs) for _, _, fs in os.walk(out))
+                check = {"instances": float(stored), "bytes_sent": float(v["bytes"])}
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+    return times, check
+
+
 def run(workload, data, runs):
+    if workload == "scp_dcmtk":
+        return receive(data, runs, lambda port, out: ["storescp", "-od", out, str(port)])
+    if workload == "scp_pynetdicom":
+        return receive(data, runs, lambda port, out: [
+            sys.executable, "-m", "pynetdicom", "storescp", str(port), "-ba", "127.0.0.1",
+            "-od", out])
     s = sizes(data)
     c, w = s["window"]
     if workload == "load":

@@ -222,6 +222,18 @@ fn rows() -> Vec<Row> {
                 1e-4,
             )
         },
+        row(
+            // Issue 21: throughput >= dcmtk storescp and >= 5x pynetdicom's,
+            // the same sender (radlab-bench send, 4 associations) for all.
+            "C-STORE receive of the CT series, 4 associations, fsync per instance",
+            Some("scp"),
+            vec![
+                ("dcmtk storescp (no fsync)", "scp_dcmtk", false),
+                ("pynetdicom storescp", "scp_pynetdicom", false),
+            ],
+            Goal::Seconds(1.0),
+            0.0,
+        ),
         Row {
             whole_process: true,
             dispatched: true,
@@ -414,7 +426,9 @@ pub fn bench(root: &Path, opts: &Options) -> Result<()> {
                         .arg(&peers_py)
                         .args(["run", peer_workload])
                         .arg(&data)
-                        .arg(per_call.to_string()),
+                        .arg(per_call.to_string())
+                        // The receive rows' common sender.
+                        .env("RADLAB_BENCH_EXE", &exe),
                 )?;
                 if row.whole_process {
                     peer_times[k].push(wall);

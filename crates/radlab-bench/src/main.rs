@@ -15,7 +15,7 @@
 use radlab_dicom::Spacing;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -51,7 +51,7 @@ enum Cmd {
     },
     /// Time one workload and print a JSON line.
     Run {
-        /// load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding, classify, gradcam.
+        /// load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding, classify, gradcam, scp.
         workload: String,
         /// Data folder.
         #[arg(long)]
@@ -62,6 +62,23 @@ enum Cmd {
         /// Where the models of sliding and classify run: cpu or cuda.
         #[arg(long, default_value = "cpu")]
         device: radlab_infer::Device,
+    },
+    /// The common C-STORE sender of the receive rows: radlab's SCU (no
+    /// Nagle delay), the CT series split round-robin over N associations;
+    /// prints {"seconds", "instances", "bytes"} as JSON.
+    Send {
+        /// Receiver `host:port`.
+        #[arg(long)]
+        address: String,
+        /// Called AE title.
+        #[arg(long, default_value = "ANY-SCP")]
+        called: String,
+        /// Data folder (its `ct/` is sent).
+        #[arg(long)]
+        data: PathBuf,
+        /// Parallel associations.
+        #[arg(long, default_value_t = 4)]
+        associations: usize,
     },
     /// Memory-copy bandwidth and warm file-read throughput, as JSON.
     Baseline {
@@ -191,6 +208,19 @@ fn run_cli(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Baseline { data } => baseline(&data),
+        Cmd::Send {
+            address,
+            called,
+            data,
+            associations,
+        } => {
+            let (seconds, instances, bytes) = send_series(&address, &called, &data, associations)?;
+            println!(
+                "{}",
+                serde_json::json!({"seconds": seconds, "instances": instances, "bytes": bytes})
+            );
+            Ok(())
+        }
     }
 }
 
@@ -524,6 +554,97 @@ fn u8_check(out: &[u8]) -> BTreeMap<String, f64> {
     ])
 }
 
+/// Send the data's CT series over `n` associations at once (files dealt
+/// round-robin); (seconds from the first connection to the last release,
+/// instances, data set bytes).
+fn send_series(address: &str, called: &str, data: &Path, n: usize) -> Result<(f64, usize, u64)> {
+    use radlab_pacs::scu::{Association, ScuOptions, split_part10};
+    let files = sorted_files(&data.join("ct"))?;
+    let n = n.clamp(1, 64);
+    let t = Instant::now();
+    // Threads, not rayon: every association must be open at once whatever
+    // the number of cores.
+    let one = |k: usize| -> Result<(usize, u64)> {
+        let mut a = Association::open(
+            &ScuOptions {
+                calling_aet: "RADLAB-BENCH".into(),
+                called_aet: called.into(),
+                address: address.into(),
+                timeout: Duration::from_secs(60),
+            },
+            &[dicom_dictionary_std::uids::CT_IMAGE_STORAGE],
+        )?;
+        let (mut count, mut bytes) = (0, 0u64);
+        for f in files.iter().skip(k).step_by(n) {
+            let status = a.store_file(f)?;
+            anyhow::ensure!(status == 0, "{}: status {status:04X}", f.display());
+            let b = std::fs::read(f)?;
+            bytes += split_part10(&b).map(|(_, d)| d.len() as u64).unwrap_or(0);
+            count += 1;
+        }
+        a.release()?;
+        Ok((count, bytes))
+    };
+    let per: Vec<Result<(usize, u64)>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..n).map(|k| sc.spawn(move || one(k))).collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a sender thread panicked")))
+            })
+            .collect()
+    });
+    let secs = t.elapsed().as_secs_f64();
+    let mut total = (0, 0);
+    for r in per {
+        let (c, b) = r?;
+        total.0 += c;
+        total.1 += b;
+    }
+    Ok((secs, total.0, total.1))
+}
+
+/// Receive the CT series into radlab's listener (fresh storage each run),
+/// sent by the common sender in its own process.
+fn receive_scp(data: &Path, runs: usize) -> Result<(Vec<f64>, BTreeMap<String, f64>)> {
+    let mut times = Vec::new();
+    let mut check = BTreeMap::new();
+    for _ in 0..runs {
+        let dir = tempfile::tempdir()?;
+        let (scp, _events) =
+            radlab_pacs::scp::Scp::start(&radlab_pacs::scp::ScpOptions::new(dir.path()))?;
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .args(["send", "--address"])
+            .arg(scp.local_addr().to_string())
+            .args(["--called", "RADLAB", "--data"])
+            .arg(data)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "sender: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let summary = scp.stop(Duration::from_secs(10));
+        let stored = std::fs::read_dir(dir.path())?
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "dcm"))
+            })
+            .count();
+        anyhow::ensure!(
+            summary.stored as usize == stored,
+            "{summary:?} vs {stored} files"
+        );
+        times.push(v["seconds"].as_f64().unwrap_or(f64::NAN));
+        check = BTreeMap::from([
+            ("instances".to_string(), stored as f64),
+            ("bytes_sent".to_string(), v["bytes"].as_f64().unwrap_or(0.0)),
+        ]);
+    }
+    Ok((times, check))
+}
+
 fn run_workload(
     workload: &str,
     data: &Path,
@@ -532,6 +653,7 @@ fn run_workload(
     device: radlab_infer::Device,
 ) -> Result<RunResult> {
     let (times, check) = match workload {
+        "scp" => receive_scp(data, runs)?,
         "load" => {
             let (t, vol) = timed(runs, || {
                 Ok(radlab_dicom::load_path(&data.join("ct"), None)?)

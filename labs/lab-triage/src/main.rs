@@ -127,7 +127,7 @@ fn print_scenario(s: &Scenario) {
         if s.expected_count { "on" } else { "off" }
     );
     println!(
-        "listener: {} instances stored ({} duplicates, {} refused); {} studies finished; {} results series in Orthanc; {} alerts ({} received by the webhook)",
+        "listener: {} instances stored ({} duplicates, {} refused); studies finished: {}; results series in Orthanc: {}; alerts: {} ({} received by the webhook)",
         s.instances_stored,
         s.duplicates,
         s.refused,
@@ -170,7 +170,7 @@ fn stage(s: &Scenario, name: &str) -> Option<f64> {
 
 fn print_report(r: &Report, args: &Args) {
     println!(
-        "sent: {} studies ({} instances) from the bundled sample",
+        "sent: {} sample studies, {} instances",
         r.studies.len(),
         r.instances.iter().sum::<usize>()
     );
