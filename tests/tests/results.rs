@@ -496,3 +496,31 @@ fn secondary_capture_passes_dciodvfy_and_says_not_for_diagnosis() {
         .count();
     assert!(yellow_top > 50, "{yellow_top}");
 }
+
+/// A negative study (no finding): the SR alone, valid for dciodvfy and
+/// dsrdump, with no measurement group and no SEG in its evidence (there is
+/// no SEG: a SEG needs a segment, and the writer refuses to make one).
+#[test]
+fn a_negative_report_is_valid_and_names_no_seg() {
+    let w = write_results(13, [12, 40, 40], seg::Frames::NonEmpty);
+    let vol = radlab_dicom::load_path(w.seg.parent().unwrap().join("ct").as_path(), None).unwrap();
+    let source = SourceSeries::from_volume(&vol).unwrap();
+    let alg = Algorithm::from_weights("nodule-segmenter", &"ab".repeat(32));
+    let created = Created::from_unix(1_764_547_200);
+    assert!(seg::segmentation(&[], &source, &alg, seg::Frames::NonEmpty, &created).is_err());
+    let sr_obj = tid1500::report(&[], &source, &alg, &created).unwrap();
+    let sr = w.seg.parent().unwrap().join("negative-sr.dcm");
+    radlab_dicom::write::write_dicom_atomic(&sr, &sr_obj).unwrap();
+    let (errors, text) = dciodvfy(&sr);
+    assert!(errors.is_empty(), "{errors:#?}\n{text}");
+    let tree = tool_ok("dsrdump", &sr);
+    assert!(tree.contains("Imaging Measurement Report"), "{tree}");
+    assert_eq!(tree.matches("Measurement Group").count(), 0, "{tree}");
+    let refs = tid1500::report_references(&[], &source, &alg);
+    assert_eq!(refs.len(), source.instances.len());
+    let dump = tool_ok("dcmdump", &sr);
+    assert!(
+        !dump.contains(seg::SEGMENTATION_STORAGE),
+        "the evidence names a SEG: {dump}"
+    );
+}

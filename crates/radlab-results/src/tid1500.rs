@@ -406,7 +406,7 @@ pub fn report(
     put_seq(
         &mut o,
         tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
-        evidence_items(&evidence(&references(source, algorithm))),
+        evidence_items(&evidence(&report_references(findings, source, algorithm))),
     );
     content(findings, source, algorithm).encode_root(&mut o);
     crate::to_file(o, "TID 1500 SR")
@@ -514,6 +514,21 @@ pub fn references(source: &SourceSeries, algorithm: &Algorithm) -> Vec<Reference
         sop_class: seg::SEGMENTATION_STORAGE.into(),
         sop_instance: seg::instance_uid(source, algorithm),
     });
+    refs
+}
+
+/// What a report on `findings` depends on: [`references`], less the SEG
+/// when there are no findings (a negative study gets no SEG: a SEG needs a
+/// segment).
+pub fn report_references(
+    findings: &[Finding],
+    source: &SourceSeries,
+    algorithm: &Algorithm,
+) -> Vec<Reference> {
+    let mut refs = references(source, algorithm);
+    if findings.is_empty() {
+        refs.retain(|r| r.sop_class != seg::SEGMENTATION_STORAGE);
+    }
     refs
 }
 

@@ -27,7 +27,8 @@ pub struct FindingSummary {
 pub struct Outcome {
     /// The findings.
     pub findings: Vec<FindingSummary>,
-    /// Result objects, Part 10 bytes, in the order they go to the PACS.
+    /// Result objects, Part 10 bytes, in the order they go to the PACS: the
+    /// SEG (when there is a finding) and the SR.
     pub objects: Vec<Vec<u8>>,
     /// SOP Instance UID of the SR (what the alert points to).
     pub sr_instance: String,
@@ -109,8 +110,19 @@ impl Analyzer for Nodules {
         let findings =
             Finding::from_labels(labels.view(), volume, |l| cands[l as usize - 1].score)?;
         let created = Created::now_utc();
-        let seg_obj = seg::segmentation(&findings, &source, &alg, seg::Frames::NonEmpty, &created)?;
+        // A negative study: an SR saying so, and no SEG (a SEG needs a segment).
+        let mut objects = Vec::new();
+        if !findings.is_empty() {
+            objects.push(encode(&seg::segmentation(
+                &findings,
+                &source,
+                &alg,
+                seg::Frames::NonEmpty,
+                &created,
+            )?)?);
+        }
         let sr_obj = tid1500::report(&findings, &source, &alg, &created)?;
+        objects.push(encode(&sr_obj)?);
         let accession = sr_obj
             .element(dicom_dictionary_std::tags::ACCESSION_NUMBER)
             .ok()
@@ -127,7 +139,7 @@ impl Analyzer for Nodules {
                     long_axis_mm: f.long_axis_mm,
                 })
                 .collect(),
-            objects: vec![encode(&seg_obj)?, encode(&sr_obj)?],
+            objects,
             sr_instance: tid1500::instance_uid(&source, &alg),
             accession,
         })

@@ -371,3 +371,98 @@ fn a_series_outside_the_routes_is_skipped_with_the_reason() {
     assert!(journal.contains("\"state\":\"skipped\""), "{journal}");
     assert!(!Path::new(&dir.path().join("node/results")).exists());
 }
+
+/// 20 scanners at once, 100 instances each (20 studies), into one node:
+/// every instance stored once and byte for byte, every study analysed, and
+/// every study's SEG and SR in Orthanc.
+#[test]
+fn twenty_concurrent_senders_every_study_back_in_orthanc() {
+    use radlab_pacs::orthanc::{Orthanc, OrthancOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let studies: Vec<Vec<PathBuf>> = (0..20u64)
+        .map(|i| {
+            let spec = radlab_synth::CaseSpec {
+                id: format!("load-{i}"),
+                shape: [100, 24, 24],
+                spacing: radlab_dicom::Spacing::new(2.5, 7.0, 7.0),
+                nodules: 2,
+                ..radlab_synth::CaseSpec::sample(300 + i)
+            };
+            let case = radlab_synth::generate_case(&spec);
+            let mut f = radlab_synth::write_case(&case, &dir.path().join(format!("s{i}"))).unwrap();
+            f.retain(|p| p.extension().is_some_and(|e| e == "dcm"));
+            assert_eq!(f.len(), 100);
+            f
+        })
+        .collect();
+    let mut pacs = Orthanc::start(&OrthancOptions::default()).unwrap();
+    let mut o = Options::new(dir.path().join("node"));
+    o.rule.quiet = Duration::from_millis(500);
+    o.destination = Some(Destination::Dimse {
+        address: format!("127.0.0.1:{}", pacs.dicom_port),
+        called_aet: pacs.aet.clone(),
+        calling_aet: "RADLAB".into(),
+    });
+    let (svc, rx) = Service::start(o, models()).unwrap();
+    let addr = svc.address();
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for files in &studies {
+            s.spawn(move || send(addr, files));
+        }
+    });
+    let sent_in = started.elapsed();
+    let mut finished = 0;
+    let ev = wait_for(&rx, Duration::from_secs(600), |e| {
+        finished += matches!(e, Event::Done(_) | Event::Failed { .. }) as usize;
+        finished == studies.len()
+    });
+    let s = svc.stop(Duration::from_secs(5));
+    let t = done(&ev);
+    assert_eq!(t.len(), 20, "{:#?}", summary(&ev));
+    assert_eq!(
+        (s.listener.stored, s.listener.duplicates, s.listener.refused),
+        (2000, 0, 0)
+    );
+    for files in &studies {
+        for f in files {
+            let b = std::fs::read(f).unwrap();
+            let (meta, data) = radlab_pacs::scu::split_part10(&b).unwrap();
+            let uid = meta
+                .media_storage_sop_instance_uid()
+                .trim_end_matches('\0')
+                .to_string();
+            let kept = std::fs::read(dir.path().join(format!("node/{uid}.dcm"))).unwrap();
+            assert!(
+                radlab_pacs::scu::split_part10(&kept).unwrap().1 == data,
+                "{uid}"
+            );
+        }
+    }
+    let web = radlab_pacs::dicomweb::DicomWeb::new(&pacs.dicomweb_url(), Duration::from_secs(30));
+    for tl in &t {
+        let series = web.search(&format!("studies/{}/series", tl.study)).unwrap();
+        let mut m: Vec<String> = series
+            .iter()
+            .filter_map(|x| radlab_pacs::dicomweb::value_str(x, "00080060"))
+            .collect();
+        m.sort();
+        // A study with no finding gets its SR and no SEG.
+        assert!(
+            m == ["SEG", "SR"] || m == ["SR"],
+            "study {}: {m:?}",
+            tl.study
+        );
+    }
+    pacs.stop(Duration::from_secs(10));
+    let e2e: Vec<f64> = t
+        .iter()
+        .map(|x| (x.stored.unwrap() - x.last_received).as_secs_f64())
+        .collect();
+    eprintln!(
+        "2000 instances from 20 senders in {:.2} s, stored 2000, lost 0; last instance to results P50 {:.2} s, P95 {:.2} s",
+        sent_in.as_secs_f64(),
+        radlab_triage::timeline::percentile(&e2e, 50.0).unwrap(),
+        radlab_triage::timeline::percentile(&e2e, 95.0).unwrap()
+    );
+}
