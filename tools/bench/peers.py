@@ -153,7 +153,10 @@ def receive(data, runs, receiver):
 
 def run(workload, data, runs):
     if workload == "scp_dcmtk":
-        return receive(data, runs, lambda port, out: ["storescp", "-od", out, str(port)])
+        # --fork: one process per association (storescp serves one at a
+        # time otherwise); TCP_NODELAY=1: dcmtk's switch for Nagle's algorithm.
+        os.environ["TCP_NODELAY"] = "1"
+        return receive(data, runs, lambda port, out: ["storescp", "--fork", "-od", out, str(port)])
     if workload == "scp_pynetdicom":
         return receive(data, runs, lambda port, out: [
             sys.executable, "-m", "pynetdicom", "storescp", str(port), "-ba", "127.0.0.1",
