@@ -272,38 +272,7 @@ impl Association {
         let mut data = Vec::new();
         obj.write_dataset_with_ts(&mut data, ts)
             .map_err(|e| self.err(e))?;
-        let mid = self.message_id();
-        let cmd = InMemDicomObject::command_from_element_iter([
-            DataElement::new(
-                tags::AFFECTED_SOP_CLASS_UID,
-                VR::UI,
-                PrimitiveValue::from(class.as_str()),
-            ),
-            DataElement::new(tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [0x0001])),
-            DataElement::new(tags::MESSAGE_ID, VR::US, dicom_value!(U16, [mid])),
-            DataElement::new(tags::PRIORITY, VR::US, dicom_value!(U16, [0x0000])),
-            DataElement::new(
-                tags::COMMAND_DATA_SET_TYPE,
-                VR::US,
-                dicom_value!(U16, [0x0000]),
-            ),
-            DataElement::new(
-                tags::AFFECTED_SOP_INSTANCE_UID,
-                VR::UI,
-                PrimitiveValue::from(instance.as_str()),
-            ),
-        ]);
-        self.send_command(id, cmd)?;
-        // send_pdata splits the data set into PDUs of the peer's maximum length.
-        {
-            use std::io::Write;
-            let mut w = self.assoc.send_pdata(id);
-            w.write_all(&data).map_err(|e| PacsError::Answer {
-                url: "DIMSE".into(),
-                reason: e.to_string(),
-            })?;
-        }
-        self.read_status(mid)
+        self.store_raw(id, &class, &instance, &data)
     }
 
     /// C-STORE a Part 10 file as it is: when the presentation context of its

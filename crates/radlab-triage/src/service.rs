@@ -350,6 +350,9 @@ fn track(
     tx: &Sender<Event>,
     shared: &Shared,
 ) -> u64 {
+    // Studies handed to the worker in this run, with their files: an
+    // instance arriving later reopens the whole study, not just itself.
+    let mut finished: HashMap<String, Vec<(String, PathBuf)>> = HashMap::new();
     // Resumed studies start their quiet period now.
     let now = clock.elapsed();
     for s in studies.values_mut() {
@@ -364,12 +367,17 @@ fn track(
                     if !st.duplicate {
                         let at = clock.elapsed();
                         let expected = instance_facts(&st.path).and_then(|f| f.2);
-                        let s = studies
-                            .entry(st.study.clone())
-                            .or_insert_with(|| StudyState {
+                        let s = studies.entry(st.study.clone()).or_insert_with(|| {
+                            let mut s = StudyState {
                                 progress: Progress::default(),
                                 files: Vec::new(),
-                            });
+                            };
+                            for (series, p) in finished.remove(&st.study).unwrap_or_default() {
+                                s.progress.add(&series, None, at);
+                                s.files.push((series, p));
+                            }
+                            s
+                        });
                         s.progress.add(&st.series, expected, at);
                         s.files.push((st.series.clone(), st.path.clone()));
                     }
@@ -400,6 +408,7 @@ fn track(
             let Some(s) = studies.remove(&study) else {
                 continue;
             };
+            finished.insert(study.clone(), s.files.clone());
             enqueue(opts, study, reason, s, now, tx, shared);
         }
     }

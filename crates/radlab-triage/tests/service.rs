@@ -466,3 +466,27 @@ fn twenty_concurrent_senders_every_study_back_in_orthanc() {
         radlab_triage::timeline::percentile(&e2e, 95.0).unwrap()
     );
 }
+
+/// Instances that arrive after their study was judged complete reopen the
+/// whole study: it is analysed again with every instance, not with the
+/// late ones alone.
+#[test]
+fn late_instances_reopen_the_whole_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = sample_study();
+    let mut o = Options::new(dir.path().join("node"));
+    o.rule.quiet = Duration::from_millis(400);
+    o.rule.expected_count = false;
+    let (svc, rx) = Service::start(o, models()).unwrap();
+    send(svc.address(), &files[..40]);
+    let first = wait_for(&rx, Duration::from_secs(120), |e| {
+        matches!(e, Event::Done(_))
+    });
+    assert_eq!(done(&first)[0].instances, 40);
+    send(svc.address(), &files[40..]);
+    let second = wait_for(&rx, Duration::from_secs(120), |e| {
+        matches!(e, Event::Done(_))
+    });
+    assert_eq!(done(&second)[0].instances, 64, "{:#?}", summary(&second));
+    svc.stop(Duration::from_secs(5));
+}
