@@ -28,7 +28,7 @@ struct Args {
     /// Orthanc's StableAge in the routing scenario, seconds (1 to 120).
     #[arg(long, default_value_t = 2)]
     stable_age_s: u32,
-    /// Output folder for report.json (and the nodes' storage under work/).
+    /// Output folder for report.json (the nodes' storage goes under work/, cleared at each run).
     #[arg(long, default_value = "out/lab-triage")]
     out: PathBuf,
     /// Print one JSON document on stdout instead of the narrated report.

@@ -361,6 +361,12 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         .map(|d| dcm_files(d))
         .collect::<Result<_>>()?;
     let all: Vec<PathBuf> = studies.iter().flatten().cloned().collect();
+    // A fresh node every run: instances kept from an earlier run would be
+    // duplicates now, and a duplicate does not reopen a finished study.
+    if opts.work.exists() {
+        std::fs::remove_dir_all(&opts.work)
+            .with_context(|| format!("{}: cannot clear the work folder", opts.work.display()))?;
+    }
     radlab_labkit::prepare_out_dir(&opts.work)?;
     let hook = WebhookSink::start().context("starting the loopback webhook")?;
     let mut pids = Vec::new();

@@ -64,6 +64,15 @@ fn two_studies_through_the_node_three_ways() {
     assert!(f["pacs_wait_ms"].as_f64().unwrap() >= 1000.0, "{f}");
     assert!(f["last_instance_to_sr_ms"].as_f64().unwrap() >= f["pacs_wait_ms"].as_f64().unwrap());
     assert_eq!(v["orthanc_stopped"], true, "{v}");
+    // Run again into the same folder: the earlier run's instances must not
+    // turn the new ones into duplicates that never complete a study.
+    let again = radlab_tests::run_json(
+        env!("CARGO_BIN_EXE_lab-triage"),
+        &["--studies", "1", "--quiet-s", "0.5", "--stable-age-s", "1"],
+        out.path(),
+    );
+    assert_eq!(again["scenarios"][0]["instances_stored"], 64, "{again}");
+    assert_eq!(again["scenarios"][0]["duplicates"], 0);
 }
 
 #[test]
