@@ -1,5 +1,8 @@
 //! Metrics radlab reports, each with its conventions spelled out.
 //!
+//! - [`agreement`]: Cohen's kappa (unweighted, linear, quadratic), Fleiss'
+//!   and Randolph's kappa, Krippendorff's alpha at four levels, Gwet's AC1,
+//!   percent agreement, bootstrap intervals over subjects.
 //! - [`classification`]: accuracy at a threshold, AUROC (rank-sum, ties
 //!   counted half), the logistic function.
 //! - [`segmentation`]: Dice, IoU, sensitivity, precision with an explicit
@@ -13,6 +16,7 @@
 //!   the mask, within a radius), FROC pooled over lesions, CAMELYON16 and
 //!   LUNA16 (CPM) operating points, seeded bootstrap intervals.
 
+pub mod agreement;
 pub mod calibration;
 pub mod classification;
 pub mod detection;
