@@ -3,6 +3,8 @@
 //! - [`agreement`]: Cohen's kappa (unweighted, linear, quadratic), Fleiss'
 //!   and Randolph's kappa, Krippendorff's alpha at four levels, Gwet's AC1,
 //!   percent agreement, bootstrap intervals over subjects.
+//! - [`subgroups`]: any metric per group, gaps (fairlearn's between-groups
+//!   difference and ratio), equalized odds, stratified bootstrap intervals.
 //! - [`classification`]: accuracy at a threshold, AUROC (rank-sum, ties
 //!   counted half), the logistic function.
 //! - [`segmentation`]: Dice, IoU, sensitivity, precision with an explicit
@@ -25,6 +27,7 @@ pub mod luna16;
 mod nearest;
 pub mod segmentation;
 pub mod stats;
+pub mod subgroups;
 
 /// Voxel spacing `[z, y, x]` in mm, as every volume metric takes it.
 pub use radlab_geometry::Spacing;
