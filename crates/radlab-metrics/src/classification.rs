@@ -86,3 +86,62 @@ pub fn auroc(scores: &[f64], labels: &[bool]) -> Result<f64, MetricError> {
     let u = rank_sum_pos - (n_pos * (n_pos + 1)) as f64 / 2.0;
     Ok(u / (n_pos as f64 * n_neg as f64))
 }
+
+/// AUROC against soft labels: example `i` counts as a positive with weight
+/// `w[i]` and as a negative with weight `1 - w[i]` (the fraction of readers
+/// who called it positive, say). Tied scores count one half, the pair of an
+/// example with itself included, so this equals scikit-learn's
+/// `roc_auc_score` on the data written out twice (once labelled 1 with
+/// weight `w`, once labelled 0 with weight `1 - w`); with labels 0 and 1
+/// only it equals [`auroc`].
+///
+/// ```
+/// use radlab_metrics::classification::{auroc, soft_auroc};
+/// let s = [0.9, 0.2, 0.6, 0.4];
+/// let hard = soft_auroc(&s, &[1.0, 0.0, 1.0, 0.0]).unwrap();
+/// assert_eq!(hard, auroc(&s, &[true, false, true, false]).unwrap());
+/// assert!(soft_auroc(&s, &[0.8, 0.0, 0.6, 0.4]).unwrap() < hard);
+/// ```
+pub fn soft_auroc(scores: &[f64], weights: &[f64]) -> Result<f64, MetricError> {
+    if scores.len() != weights.len() {
+        return Err(MetricError::LengthMismatch {
+            scores: scores.len(),
+            labels: weights.len(),
+        });
+    }
+    if let Some(index) = scores.iter().position(|s| s.is_nan()) {
+        return Err(MetricError::NaN { index });
+    }
+    if let Some(i) = weights.iter().position(|w| !(0.0..=1.0).contains(w)) {
+        return Err(MetricError::Undefined(format!(
+            "soft label {i} is {}: weights must lie in [0, 1]",
+            weights[i]
+        )));
+    }
+    let (pos, neg): (f64, f64) = weights
+        .iter()
+        .fold((0.0, 0.0), |(p, n), &w| (p + w, n + 1.0 - w));
+    if pos <= 0.0 || neg <= 0.0 {
+        return Err(MetricError::Undefined(format!(
+            "AUROC needs weight on both classes; got {pos} positive and {neg} negative"
+        )));
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Walk the runs of tied scores upward: each run's positive weight beats
+    // all negative weight below it and ties half of its own.
+    let (mut below, mut sum, mut i) = (0.0, 0.0, 0);
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let (p, n) = order[i..=j].iter().fold((0.0, 0.0), |(p, n), &k| {
+            (p + weights[k], n + 1.0 - weights[k])
+        });
+        sum += p * (below + 0.5 * n);
+        below += n;
+        i = j + 1;
+    }
+    Ok(sum / (pos * neg))
+}

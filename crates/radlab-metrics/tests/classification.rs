@@ -61,3 +61,55 @@ fn worked_examples() {
     // Threshold is strict: a score equal to it counts as negative.
     assert_eq!(accuracy(&[0.5, 0.51], &[false, true], 0.5).unwrap(), 1.0);
 }
+
+/// Soft-label AUROC against its definition written out pair by pair (each
+/// example once as a positive with weight w, once as a negative with
+/// weight 1 - w), on seeded data with ties, and equal to the hard AUROC on
+/// 0/1 weights.
+#[test]
+fn soft_auroc_is_the_weighted_pair_count() {
+    use radlab_metrics::classification::{auroc, soft_auroc};
+    use rand::{Rng, SeedableRng};
+    let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for _ in 0..50 {
+        let n = r.random_range(2..60);
+        let s: Vec<f64> = (0..n)
+            .map(|_| f64::from(r.random_range(0u8..8)) / 8.0)
+            .collect();
+        let w: Vec<f64> = (0..n)
+            .map(|_| f64::from(r.random_range(0u8..=5)) / 5.0)
+            .collect();
+        let (mut num, mut pos, mut neg) = (0.0, 0.0, 0.0);
+        for i in 0..n {
+            pos += w[i];
+            neg += 1.0 - w[i];
+            for j in 0..n {
+                let pair = w[i] * (1.0 - w[j]);
+                num += pair
+                    * if s[i] > s[j] {
+                        1.0
+                    } else if s[i] == s[j] {
+                        0.5
+                    } else {
+                        0.0
+                    };
+            }
+        }
+        if pos == 0.0 || neg == 0.0 {
+            assert!(soft_auroc(&s, &w).is_err());
+            continue;
+        }
+        let got = soft_auroc(&s, &w).unwrap();
+        assert!(
+            (got - num / (pos * neg)).abs() < 1e-12,
+            "{got} vs {}",
+            num / (pos * neg)
+        );
+        let hard: Vec<bool> = w.iter().map(|&w| w >= 0.5).collect();
+        let hw: Vec<f64> = hard.iter().map(|&h| f64::from(u8::from(h))).collect();
+        if let Ok(a) = auroc(&s, &hard) {
+            assert!((soft_auroc(&s, &hw).unwrap() - a).abs() < 1e-12);
+        }
+    }
+    assert!(soft_auroc(&[0.1, 0.2], &[0.5, 1.5]).is_err());
+}

@@ -9,6 +9,7 @@ use crate::MetricError;
 use crate::Spacing;
 
 mod components;
+mod consensus;
 mod distance;
 mod overlap;
 mod surface;
@@ -16,6 +17,7 @@ mod surface;
 /// Shared statistics, re-exported where the segmentation metrics first had them.
 pub use crate::stats::{nan_mean, percentile, percentile_sorted};
 pub use components::*;
+pub use consensus::*;
 pub use distance::distance_to;
 pub use overlap::*;
 pub use surface::*;
