@@ -18,8 +18,10 @@
 //! ```
 
 pub mod identity;
+pub mod labels;
 pub mod patches;
 pub mod phantom;
+pub mod readers;
 pub mod vendor;
 pub mod writer;
 
