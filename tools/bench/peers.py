@@ -8,7 +8,8 @@ radlab-bench, so the harness can check that both computed the same thing
 before it compares times. Workloads: load (pydicom + numpy), load_sitk
 (SimpleITK), rle, scan, window, dice (numpy), hd95 (scipy KD-tree),
 hd95_monai, froc_monai, ece_torchmetrics, temperature_torch and sliding
-(MONAI venv), froc, ece (numpy), temperature (scipy), resample (SimpleITK),
+(MONAI venv), froc, fleiss (statsmodels), alpha (krippendorff), ece (numpy),
+temperature (scipy), resample (SimpleITK),
 process.
 """
 
@@ -278,6 +279,21 @@ def run(workload, data, runs):
             return (np.mean(np.interp(luna, x, y)), np.mean(np.interp(camelyon, x, y)), len(x))
         times, (cpm, cam, n) = timed(runs, curve)
         return times, {"cpm": float(cpm), "camelyon16": float(cam), "points": float(n)}
+    if workload == "fleiss":
+        from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+        ratings = np.load(data / "agree_ratings.npy")
+
+        def kappa():
+            table, _ = aggregate_raters(ratings)
+            return float(fleiss_kappa(table, method="fleiss"))
+        times, k = timed(runs, kappa)
+        return times, {"kappa": k}
+    if workload == "alpha":
+        import krippendorff
+        units = np.load(data / "agree_units.npy")
+        times, a = timed(runs, lambda: float(krippendorff.alpha(
+            reliability_data=units, level_of_measurement="nominal")))
+        return times, {"alpha": a}
     if workload in ("ece", "ece_torchmetrics"):
         conf = np.load(data / "ece_conf.npy")
         correct = np.load(data / "ece_correct.npy")

@@ -96,6 +96,10 @@ enum Cmd {
         /// (RADLAB_SIMD=baseline, avx2, avx512) and check that they compute the same values.
         #[arg(long)]
         paths: bool,
+        /// Only these rows, by radlab workload (e.g. `--only fleiss,alpha`); results go to
+        /// target/bench-only instead of bench/.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// The GPU check a session with an NVIDIA GPU runs once: `radlab runtime --device cuda`
     /// (driver, CUDA and cuDNN versions, every node on the GPU), the equality test against
@@ -179,6 +183,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                     rounds: 1,
                     runs: 1,
                     paths: true,
+                    only: Vec::new(),
                 },
             )?;
             // A short fuzzing run of the readers (reproducers under target/fuzz).
@@ -207,6 +212,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             rounds,
             runs,
             paths,
+            only,
         } => bench::bench(
             &root,
             &bench::Options {
@@ -215,6 +221,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                 rounds,
                 runs,
                 paths,
+                only,
             },
         ),
         Cmd::GpuCheck { device, runs } => {

@@ -51,7 +51,7 @@ enum Cmd {
     },
     /// Time one workload and print a JSON line.
     Run {
-        /// load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding, classify, gradcam, scp.
+        /// load, rle, scan, window, dice, hd95, froc, fleiss, alpha, ece, temperature, resample, process, sliding, classify, gradcam, scp.
         workload: String,
         /// Data folder.
         #[arg(long)]
@@ -118,6 +118,11 @@ struct Sizes {
     /// temperature fit, seed; written as `ece_*.npy` and `temp_*.npy`.
     #[serde(default)]
     calibration: (usize, usize, usize, u64),
+    /// Agreement: subjects, raters, categories, seed; written as
+    /// `agree_ratings.npy` (subjects x raters) and `agree_units.npy`
+    /// (raters x units, 5% missing as NaN).
+    #[serde(default)]
+    agreement: (usize, usize, usize, u64),
 }
 
 impl Sizes {
@@ -141,6 +146,7 @@ impl Sizes {
                 mask_blob: [2, 5, 33, 2],
                 froc: (20, 5, 7),
                 calibration: (2000, 500, 14, 11),
+                agreement: (400, 5, 4, 13),
             }
         } else {
             Sizes {
@@ -161,6 +167,7 @@ impl Sizes {
                 mask_blob: [40, 100, 420, 10],
                 froc: (1000, 10, 7),
                 calibration: (1_000_000, 100_000, 14, 11),
+                agreement: (10_000, 5, 4, 13),
             }
         }
     }
@@ -243,6 +250,36 @@ fn write_froc(data: &Path, s: &Sizes) -> Result<()> {
     let les = Array2::from_shape_vec((les.len() / 2, 2), les)?;
     ndarray_npy::write_npy(data.join("froc_fp.npy"), &fp)?;
     ndarray_npy::write_npy(data.join("froc_lesions.npy"), &les)?;
+    Ok(())
+}
+
+/// Agreement inputs: each subject has a true category; each rater gives
+/// it with probability 0.7, otherwise a category at random. The units
+/// array is the same ratings transposed, one in twenty missing.
+fn write_agreement(data: &Path, s: &Sizes) -> Result<()> {
+    use rand::{Rng, SeedableRng};
+    let (n, r, k, seed) = s.agreement;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut ratings = Array2::<i64>::zeros((n, r));
+    let mut units = Array2::<f64>::zeros((r, n));
+    for i in 0..n {
+        let truth = rng.random_range(0..k as i64);
+        for j in 0..r {
+            let v = if rng.random::<f64>() < 0.7 {
+                truth
+            } else {
+                rng.random_range(0..k as i64)
+            };
+            ratings[[i, j]] = v;
+            units[[j, i]] = if rng.random::<f64>() < 0.05 {
+                f64::NAN
+            } else {
+                v as f64
+            };
+        }
+    }
+    ndarray_npy::write_npy(data.join("agree_ratings.npy"), &ratings)?;
+    ndarray_npy::write_npy(data.join("agree_units.npy"), &units)?;
     Ok(())
 }
 
@@ -367,6 +404,7 @@ fn generate(data: &Path, tiny: bool) -> Result<()> {
     std::fs::create_dir_all(data)?;
     write_froc(data, &sizes)?;
     write_calibration(data, &sizes)?;
+    write_agreement(data, &sizes)?;
     let stamp = data.join("sizes.json");
     let want = serde_json::to_string_pretty(&sizes)?;
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str())
@@ -758,6 +796,29 @@ fn run_workload(
                 ]),
             )
         }
+        "fleiss" => {
+            use radlab_metrics::agreement::{Chance, count_table, fleiss_kappa};
+            let r: Array2<i64> = ndarray_npy::read_npy(data.join("agree_ratings.npy"))?;
+            let rows: Vec<Vec<usize>> = r
+                .outer_iter()
+                .map(|row| row.iter().map(|&v| v as usize).collect())
+                .collect();
+            let (t, k) = timed(runs, || {
+                let (table, _) = count_table(&rows);
+                Ok(fleiss_kappa(table.view(), Chance::Fleiss)?)
+            })?;
+            (t, BTreeMap::from([("kappa".into(), k)]))
+        }
+        "alpha" => {
+            use radlab_metrics::agreement::{Level, krippendorff_alpha};
+            let u: Array2<f64> = ndarray_npy::read_npy(data.join("agree_units.npy"))?;
+            let d: Vec<Vec<Option<f64>>> = u
+                .outer_iter()
+                .map(|row| row.iter().map(|&v| (!v.is_nan()).then_some(v)).collect())
+                .collect();
+            let (t, a) = timed(runs, || Ok(krippendorff_alpha(&d, Level::Nominal)?))?;
+            (t, BTreeMap::from([("alpha".into(), a)]))
+        }
         "ece" => {
             let conf: ndarray::Array1<f64> = ndarray_npy::read_npy(data.join("ece_conf.npy"))?;
             let correct: ndarray::Array1<f64> =
@@ -1035,7 +1096,7 @@ fn run_workload(
             )
         }
         other => bail!(
-            "unknown workload '{other}': load, rle, scan, window, dice, hd95, froc, ece, temperature, resample, process, sliding, classify or gradcam"
+            "unknown workload '{other}': load, rle, scan, window, dice, hd95, froc, fleiss, alpha, ece, temperature, resample, process, sliding, classify or gradcam"
         ),
     };
     Ok(RunResult {

@@ -19,7 +19,9 @@
 //! Categories are `usize` labels; the set of categories is the labels seen
 //! (sorted), as scikit-learn and statsmodels take it.
 
+use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 
 use crate::MetricError;
 
@@ -112,18 +114,38 @@ pub enum Chance {
 
 /// Subjects x readers labels as a subjects x categories count table, with
 /// the categories (sorted labels seen), as statsmodels' `aggregate_raters`.
-pub fn count_table(ratings: &[Vec<usize>]) -> (Vec<Vec<f64>>, Vec<usize>) {
-    let cats = categories(ratings.iter().flatten().copied());
-    let table = ratings
-        .iter()
-        .map(|r| {
-            let mut row = vec![0.0; cats.len()];
-            for &v in r {
-                row[index(&cats, v)] += 1.0;
+pub fn count_table(ratings: &[Vec<usize>]) -> (Array2<f64>, Vec<usize>) {
+    // Labels are usually small integers: a lookup table indexed by the
+    // label finds the sorted categories and each label's column in one
+    // pass, where sorting every rating would dominate the whole kappa.
+    let max = ratings.iter().flatten().copied().max().unwrap_or(0);
+    if max < 1 << 16 {
+        let mut column = vec![usize::MAX; max + 1];
+        for &v in ratings.iter().flatten() {
+            column[v] = 0;
+        }
+        let mut cats = Vec::new();
+        for (v, c) in column.iter_mut().enumerate() {
+            if *c == 0 {
+                *c = cats.len();
+                cats.push(v);
             }
-            row
-        })
-        .collect();
+        }
+        let mut table = Array2::zeros((ratings.len(), cats.len()));
+        for (mut row, r) in table.outer_iter_mut().zip(ratings) {
+            for &v in r {
+                row[column[v]] += 1.0;
+            }
+        }
+        return (table, cats);
+    }
+    let cats = categories(ratings.iter().flatten().copied());
+    let mut table = Array2::zeros((ratings.len(), cats.len()));
+    for (mut row, r) in table.outer_iter_mut().zip(ratings) {
+        for &v in r {
+            row[index(&cats, v)] += 1.0;
+        }
+    }
     (table, cats)
 }
 
@@ -134,17 +156,19 @@ pub fn count_table(ratings: &[Vec<usize>]) -> (Vec<Vec<f64>>, Vec<usize>) {
 /// use radlab_metrics::agreement::{count_table, fleiss_kappa, Chance};
 /// let ratings = vec![vec![0, 0, 1], vec![1, 1, 1], vec![2, 2, 1], vec![2, 2, 2]];
 /// let (table, _) = count_table(&ratings);
-/// assert!(fleiss_kappa(&table, Chance::Fleiss).unwrap() > 0.0);
+/// assert!(fleiss_kappa(table.view(), Chance::Fleiss).unwrap() > 0.0);
 /// ```
-pub fn fleiss_kappa(table: &[Vec<f64>], chance: Chance) -> Result<f64, MetricError> {
+pub fn fleiss_kappa(table: ArrayView2<'_, f64>, chance: Chance) -> Result<f64, MetricError> {
     let (pa, n_raters) = mean_pair_agreement(table)?;
-    let k = table[0].len();
+    let k = table.ncols();
     let pe = match chance {
         Chance::Fleiss => {
-            let total = table.len() as f64 * n_raters;
-            (0..k)
-                .map(|j| {
-                    let p = table.iter().map(|r| r[j]).sum::<f64>() / total;
+            let total = table.nrows() as f64 * n_raters;
+            table
+                .sum_axis(ndarray::Axis(0))
+                .iter()
+                .map(|&c| {
+                    let p = c / total;
                     p * p
                 })
                 .sum()
@@ -161,34 +185,32 @@ pub fn fleiss_kappa(table: &[Vec<f64>], chance: Chance) -> Result<f64, MetricErr
 
 /// Mean over subjects of the share of agreeing ordered reader pairs, and
 /// the number of ratings per subject (checked equal).
-fn mean_pair_agreement(table: &[Vec<f64>]) -> Result<(f64, f64), MetricError> {
-    let Some(first) = table.first() else {
+fn mean_pair_agreement(table: ArrayView2<'_, f64>) -> Result<(f64, f64), MetricError> {
+    if table.nrows() == 0 || table.ncols() == 0 {
         return Err(MetricError::Undefined("no subjects".into()));
-    };
-    let n: f64 = first.iter().sum();
+    }
+    let n: f64 = table.row(0).sum();
     if n < 2.0 {
         return Err(MetricError::Undefined(
             "each subject needs at least 2 ratings".into(),
         ));
     }
     let mut sum = 0.0;
-    for (i, r) in table.iter().enumerate() {
-        if r.len() != first.len() || r.iter().sum::<f64>() != n {
+    for (i, r) in table.outer_iter().enumerate() {
+        let (total, squares) = r.iter().fold((0.0, 0.0), |(t, q), &c| (t + c, q + c * c));
+        if total != n {
             return Err(MetricError::Undefined(format!(
-                "subject {i} has {} ratings in {} categories; subject 0 has {n} in {}",
-                r.iter().sum::<f64>(),
-                r.len(),
-                first.len()
+                "subject {i} has {total} ratings; subject 0 has {n}"
             )));
         }
-        sum += (r.iter().map(|c| c * c).sum::<f64>() - n) / (n * (n - 1.0));
+        sum += (squares - n) / (n * (n - 1.0));
     }
-    Ok((sum / table.len() as f64, n))
+    Ok((sum / table.nrows() as f64, n))
 }
 
 /// The share of agreeing reader pairs, averaged over subjects (Fleiss'
 /// observed agreement; for two readers, the fraction of equal labels).
-pub fn percent_agreement(table: &[Vec<f64>]) -> Result<f64, MetricError> {
+pub fn percent_agreement(table: ArrayView2<'_, f64>) -> Result<f64, MetricError> {
     mean_pair_agreement(table).map(|(p, _)| p)
 }
 
@@ -200,22 +222,26 @@ pub fn percent_agreement(table: &[Vec<f64>]) -> Result<f64, MetricError> {
 /// ```
 /// use radlab_metrics::agreement::gwet_ac1;
 /// // Two readers, 90 % agreement at 90 % prevalence: kappa 0.44, AC1 0.88.
-/// let mut t = vec![vec![2.0, 0.0]; 85];
-/// t.extend(vec![vec![1.0, 1.0]; 10]);
-/// t.extend(vec![vec![0.0, 2.0]; 5]);
-/// assert!((gwet_ac1(&t).unwrap() - 0.72 / 0.82).abs() < 1e-12);
+/// let t = ndarray::Array2::from_shape_fn((100, 2), |(i, j)| match (i, j) {
+///     (0..85, 0) | (95.., 1) => 2.0,
+///     (85..95, _) => 1.0,
+///     _ => 0.0,
+/// });
+/// assert!((gwet_ac1(t.view()).unwrap() - 0.72 / 0.82).abs() < 1e-12);
 /// ```
-pub fn gwet_ac1(table: &[Vec<f64>]) -> Result<f64, MetricError> {
+pub fn gwet_ac1(table: ArrayView2<'_, f64>) -> Result<f64, MetricError> {
     let (pa, n) = mean_pair_agreement(table)?;
-    let k = table[0].len();
+    let k = table.ncols();
     if k < 2 {
         return Err(MetricError::Undefined(
             "AC1 needs at least 2 categories".into(),
         ));
     }
-    let pe: f64 = (0..k)
-        .map(|j| {
-            let pi = table.iter().map(|r| r[j] / n).sum::<f64>() / table.len() as f64;
+    let pe: f64 = table
+        .sum_axis(ndarray::Axis(0))
+        .iter()
+        .map(|&c| {
+            let pi = c / n / table.nrows() as f64;
             pi * (1.0 - pi)
         })
         .sum::<f64>()
@@ -252,27 +278,42 @@ pub fn krippendorff_alpha(data: &[Vec<Option<f64>>], level: Level) -> Result<f64
             "every reader needs one entry per unit (None when missing)".into(),
         ));
     }
-    let mut values: Vec<f64> = data.iter().flatten().flatten().copied().collect();
-    if values.iter().any(|v| !v.is_finite()) {
+    let Some(values) = distinct_sorted(data) else {
         return Err(MetricError::Undefined("a rating is not finite".into()));
-    }
-    values.sort_by(f64::total_cmp);
-    values.dedup();
+    };
     let k = values.len();
     let at = |v: f64| values.partition_point(|&x| x < v);
-    let mut o = vec![0.0f64; k * k];
-    for u in 0..units {
-        let here: Vec<usize> = data.iter().filter_map(|r| r[u]).map(at).collect();
-        let m = here.len();
-        if m < 2 {
-            continue;
-        }
-        for (a, &c) in here.iter().enumerate() {
-            for (b, &d) in here.iter().enumerate() {
-                if a != b {
-                    o[c * k + d] += 1.0 / (m as f64 - 1.0);
+    // The coincidence matrix, in fixed blocks of units on the rayon pool,
+    // added up in block order: the same sums whatever the thread count.
+    const BLOCK: usize = 2048;
+    let blocks: Vec<Vec<f64>> = (0..units.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let mut o = vec![0.0f64; k * k];
+            let mut here: Vec<usize> = Vec::with_capacity(data.len());
+            for u in b * BLOCK..((b + 1) * BLOCK).min(units) {
+                here.clear();
+                here.extend(data.iter().filter_map(|r| r[u]).map(at));
+                let m = here.len();
+                if m < 2 {
+                    continue;
+                }
+                let w = 1.0 / (m as f64 - 1.0);
+                for (a, &c) in here.iter().enumerate() {
+                    for (e, &d) in here.iter().enumerate() {
+                        if a != e {
+                            o[c * k + d] += w;
+                        }
+                    }
                 }
             }
+            o
+        })
+        .collect();
+    let mut o = vec![0.0f64; k * k];
+    for block in &blocks {
+        for (t, v) in o.iter_mut().zip(block) {
+            *t += v;
         }
     }
     let nc: Vec<f64> = (0..k).map(|c| (0..k).map(|d| o[c * k + d]).sum()).collect();
@@ -316,6 +357,51 @@ pub fn krippendorff_alpha(data: &[Vec<Option<f64>>], level: Level) -> Result<f64
         ));
     }
     Ok(1.0 - dobs / dexp)
+}
+
+/// The distinct rating values, sorted; None when one is not finite.
+/// Ratings usually take a handful of values: each reader's are kept in a
+/// small sorted list as they come (sorting every rating would cost more
+/// than the whole coefficient), readers in parallel, and the lists merged;
+/// past 64 distinct values, every rating is sorted instead.
+fn distinct_sorted(data: &[Vec<Option<f64>>]) -> Option<Vec<f64>> {
+    fn few_of<'a>(values: impl Iterator<Item = &'a f64>) -> Option<Result<Vec<f64>, ()>> {
+        let mut few: Vec<f64> = Vec::new();
+        for &v in values {
+            if !v.is_finite() {
+                return None;
+            }
+            // + 0.0 turns -0.0 into 0.0: one value, as `==` sees it.
+            let v = v + 0.0;
+            if let Err(i) = few.binary_search_by(|x| x.total_cmp(&v)) {
+                if few.len() == 64 {
+                    return Some(Err(()));
+                }
+                few.insert(i, v);
+            }
+        }
+        Some(Ok(few))
+    }
+    let per_reader: Vec<_> = data
+        .par_iter()
+        .map(|r| few_of(r.iter().flatten()))
+        .collect();
+    let mut all = Vec::new();
+    for r in per_reader {
+        match r? {
+            Ok(few) => all.extend(few),
+            Err(()) => {
+                all = data.iter().flatten().flatten().map(|v| v + 0.0).collect();
+                if all.iter().any(|v| !v.is_finite()) {
+                    return None;
+                }
+                break;
+            }
+        }
+    }
+    all.sort_by(f64::total_cmp);
+    all.dedup();
+    Some(all)
 }
 
 /// A percentile interval from `resamples` bootstrap resamples of the

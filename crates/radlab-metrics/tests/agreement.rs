@@ -64,12 +64,12 @@ fn fleiss_and_randolph_match_statsmodels() {
         let (table, cats) = count_table(&ratings);
         assert_eq!(cats, labels(&c["categories"]));
         close(
-            fleiss_kappa(&table, Chance::Fleiss).unwrap(),
+            fleiss_kappa(table.view(), Chance::Fleiss).unwrap(),
             c["fleiss"].as_f64().unwrap(),
             &format!("case {i} fleiss"),
         );
         close(
-            fleiss_kappa(&table, Chance::FreeMarginal).unwrap(),
+            fleiss_kappa(table.view(), Chance::FreeMarginal).unwrap(),
             c["randolph"].as_f64().unwrap(),
             &format!("case {i} randolph"),
         );
@@ -153,10 +153,10 @@ fn the_prevalence_paradox_worked_by_hand() {
         .0
     };
     let (t1, t2) = (table(&a1, &b1), table(&a2, &b2));
-    assert!((percent_agreement(&t1).unwrap() - 0.9).abs() < 1e-12);
-    assert!((percent_agreement(&t2).unwrap() - 0.9).abs() < 1e-12);
-    assert!((gwet_ac1(&t2).unwrap() - 0.72 / 0.82).abs() < 1e-12);
-    assert!((gwet_ac1(&t1).unwrap() - 0.8).abs() < 1e-12);
+    assert!((percent_agreement(t1.view()).unwrap() - 0.9).abs() < 1e-12);
+    assert!((percent_agreement(t2.view()).unwrap() - 0.9).abs() < 1e-12);
+    assert!((gwet_ac1(t2.view()).unwrap() - 0.72 / 0.82).abs() < 1e-12);
+    assert!((gwet_ac1(t1.view()).unwrap() - 0.8).abs() < 1e-12);
 }
 
 /// Where radlab differs on purpose: scikit-learn returns NaN with a warning
@@ -167,7 +167,7 @@ fn deliberate_differences() {
     let e = cohen_kappa(&[2, 2, 2], &[2, 2, 2], Weights::Unweighted).unwrap_err();
     assert!(e.to_string().contains("0 / 0"), "{e}");
     let e = fleiss_kappa(
-        &[vec![2.0, 0.0], vec![1.0, 1.0], vec![3.0, 0.0]],
+        ndarray::array![[2.0, 0.0], [1.0, 1.0], [3.0, 0.0]].view(),
         Chance::Fleiss,
     )
     .unwrap_err();

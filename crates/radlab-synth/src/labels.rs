@@ -59,6 +59,18 @@ pub enum LabelError {
     SwappedSeries,
 }
 
+impl LabelError {
+    /// The kebab-case name (as serialised).
+    pub fn name(self) -> &'static str {
+        match self {
+            LabelError::OutsideLungs => "outside-lungs",
+            LabelError::WrongSlices => "wrong-slices",
+            LabelError::Duplicate => "duplicate",
+            LabelError::SwappedSeries => "swapped-series",
+        }
+    }
+}
+
 /// Where an error was planted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Planted {

@@ -125,12 +125,12 @@ fn narrate(r: &Report) {
         "The readers (sensitivity and specificity of their calls; STAPLE's estimate from the calls alone):"
     );
     println!(
-        "  {:<15} {:<46} {:>6} {:>6} {:>6} {:>8} {:>8}",
-        "reader", "habit", "called", "sens", "spec", "STAPLE s", "STAPLE p"
+        "  {:<15} {:<46} {:>6} {:>6} {:>6} {:>11} {:>11}",
+        "reader", "habit", "called", "sens", "spec", "STAPLE sens", "STAPLE spec"
     );
     for x in &r.readers {
         println!(
-            "  {:<15} {:<46} {:>6} {:>6.3} {:>6.3} {:>8.3} {:>8.3}",
+            "  {:<15} {:<46} {:>6} {:>6.3} {:>6.3} {:>11.3} {:>11.3}",
             x.name,
             x.habit,
             x.called,

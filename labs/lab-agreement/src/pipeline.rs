@@ -337,22 +337,22 @@ fn presence_coefficients(ratings: &[Vec<usize>], opts: &Options) -> Vec<Coeffici
         (
             "percent agreement (agreeing reader pairs)",
             "counts chance agreement as agreement: high whenever almost everything is negative",
-            Box::new(|i: &[usize]| ag::percent_agreement(&table(i)).ok()),
+            Box::new(|i: &[usize]| ag::percent_agreement(table(i).view()).ok()),
         ),
         (
             "Fleiss' kappa (chance from pooled margins)",
             "falls at extreme prevalence even when readers rarely disagree (the paradox below)",
-            Box::new(|i: &[usize]| ag::fleiss_kappa(&table(i), Chance::Fleiss).ok()),
+            Box::new(|i: &[usize]| ag::fleiss_kappa(table(i).view(), Chance::Fleiss).ok()),
         ),
         (
             "Randolph's kappa (chance 1/k)",
             "assumes readers would use every category equally often by chance",
-            Box::new(|i: &[usize]| ag::fleiss_kappa(&table(i), Chance::FreeMarginal).ok()),
+            Box::new(|i: &[usize]| ag::fleiss_kappa(table(i).view(), Chance::FreeMarginal).ok()),
         ),
         (
             "Gwet's AC1",
             "stable at extreme prevalence, but less known: quote it beside kappa, not instead",
-            Box::new(|i: &[usize]| ag::gwet_ac1(&table(i)).ok()),
+            Box::new(|i: &[usize]| ag::gwet_ac1(table(i).view()).ok()),
         ),
         (
             "Krippendorff's alpha, nominal",
@@ -382,9 +382,9 @@ fn pool(name: &str, ratings: &[Vec<usize>], idx: &[usize], nodules: usize) -> Po
         name: name.into(),
         candidates: idx.len(),
         nodules,
-        percent_agreement: ag::percent_agreement(&table).unwrap_or(f64::NAN),
-        fleiss: ag::fleiss_kappa(&table, Chance::Fleiss).unwrap_or(f64::NAN),
-        ac1: ag::gwet_ac1(&table).unwrap_or(f64::NAN),
+        percent_agreement: ag::percent_agreement(table.view()).unwrap_or(f64::NAN),
+        fleiss: ag::fleiss_kappa(table.view(), Chance::Fleiss).unwrap_or(f64::NAN),
+        ac1: ag::gwet_ac1(table.view()).unwrap_or(f64::NAN),
     }
 }
 

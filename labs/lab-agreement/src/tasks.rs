@@ -51,7 +51,7 @@ pub mod reference {
     pub fn fleiss_kappa(ratings: &[Vec<u8>]) -> f64 {
         let rows: Vec<Vec<usize>> = ratings.iter().map(|r| wide(r)).collect();
         let (table, _) = ag::count_table(&rows);
-        ag::fleiss_kappa(&table, ag::Chance::Fleiss).unwrap_or(f64::NAN)
+        ag::fleiss_kappa(table.view(), ag::Chance::Fleiss).unwrap_or(f64::NAN)
     }
 
     /// krippendorff.alpha at the level asked.
