@@ -14,7 +14,8 @@ Cases:
 - krippendorff: raters x units (NaN missing), alpha at the four levels,
   including the package's default (interval) for the record; Krippendorff's
   own 4-observer x 12-unit example (Computing Krippendorff's
-  Alpha-Reliability, 2011) is one of the cases.
+  Alpha-Reliability, 2011) is one of the cases, a 3 x 2500 set of
+  values on a 0.1 grid another, one unit rated twice the last.
 """
 
 import json
@@ -64,6 +65,17 @@ krip_cases = [
     np.array(fleiss[0], dtype=float).T.tolist(),
     np.stack(readers).astype(float).tolist(),
 ]
+# Two more: 3 readers x 2500 units of values on a 0.1 grid (about 80
+# distinct values, more than radlab's short list holds; more units than one
+# block of its loop; the package needs units x values^2 floats, so not
+# finer), one in ten missing; and the least data alpha is defined on (one
+# unit rated twice).
+big_rng = np.random.default_rng(20261206)
+base = big_rng.normal(0.0, 1.0, 2500)
+big = np.round(np.clip(base[None, :] + big_rng.normal(0.0, 0.6, (3, 2500)), -4, 4), 1)
+big[big_rng.random((3, 2500)) < 0.1] = nan
+krip_cases.append(big.tolist())
+krip_cases.append([[1, 2, nan], [3, nan, 4]])
 kr = []
 for data in krip_cases:
     arr = np.array(data, dtype=float)

@@ -148,3 +148,46 @@ pub fn group_intervals<G: Ord + Clone>(
         })
         .collect()
 }
+
+/// The operating threshold that reaches sensitivity `target` on the cases
+/// `idx`: the highest `t` such that deciding `score >= t` finds at least
+/// `target` of their positives, i.e. the score of the `k`-th highest
+/// positive with `k` the least count whose share `k / P` reaches the
+/// target (compared as `k as f64 / P as f64 >= target`, as scikit-learn
+/// compares its `tpr` array). It is the first threshold scikit-learn's
+/// `roc_curve(drop_intermediate=False)` lists with `tpr >= target`. None
+/// without positives, or for a target outside (0, 1].
+///
+/// Chosen per group on a *validation* split, such thresholds equalise
+/// sensitivity across groups; their price is the false positive rate each
+/// group pays for it, which differs.
+///
+/// ```
+/// use radlab_metrics::subgroups::threshold_for_sensitivity;
+/// let s = [0.9, 0.8, 0.7, 0.6, 0.2];
+/// let y = [true, false, true, true, false];
+/// // Two of three positives: 0.7 (0.9 and 0.7 are at or above it).
+/// assert_eq!(threshold_for_sensitivity(&s, &y, &[0, 1, 2, 3, 4], 0.6), Some(0.7));
+/// ```
+pub fn threshold_for_sensitivity(
+    scores: &[f64],
+    truth: &[bool],
+    idx: &[usize],
+    target: f64,
+) -> Option<f64> {
+    if !(target > 0.0 && target <= 1.0) {
+        return None;
+    }
+    let mut pos: Vec<f64> = idx
+        .iter()
+        .filter(|&&i| truth[i])
+        .map(|&i| scores[i])
+        .collect();
+    if pos.is_empty() {
+        return None;
+    }
+    pos.sort_by(|a, b| b.total_cmp(a));
+    let p = pos.len() as f64;
+    let k = (1..=pos.len()).find(|&k| k as f64 / p >= target)?;
+    Some(pos[k - 1])
+}

@@ -195,3 +195,36 @@ fn bootstrap_over_subjects_is_seeded_and_covers_the_value() {
     let r3 = subject_bootstrap(40, 500, 0.95, 7, few).unwrap();
     assert!(r3.1 - r3.0 > r1.1 - r1.0, "{r3:?} vs {r1:?}");
 }
+
+/// Labels of any size: the table of labels 70000 and up (past the lookup
+/// table of small labels) is the table of the same labels shifted down.
+#[test]
+fn large_labels_count_like_small_ones() {
+    let small = vec![vec![0, 1, 1], vec![2, 2, 2], vec![0, 0, 2], vec![1, 2, 0]];
+    let large: Vec<Vec<usize>> = small
+        .iter()
+        .map(|r| r.iter().map(|&v| v + 70_000).collect())
+        .collect();
+    let (ts, cs) = count_table(&small);
+    let (tl, cl) = count_table(&large);
+    assert_eq!(ts, tl);
+    assert_eq!(cl, cs.iter().map(|&c| c + 70_000).collect::<Vec<_>>());
+    assert_eq!(ts.sum(), 12.0);
+}
+
+/// Refusals on the paths ordinary data does not take: a non-finite rating
+/// among many distinct values, and a bootstrap with no subjects, no
+/// resamples or a level outside (0, 1).
+#[test]
+fn refusals_off_the_common_path() {
+    let mut row: Vec<Option<f64>> = (0..100).map(|v| Some(f64::from(v) / 10.0)).collect();
+    let other = row.clone();
+    row[70] = Some(f64::INFINITY);
+    assert!(krippendorff_alpha(&[row, other], Level::Interval).is_err());
+    let stat = |_: &[usize]| Some(0.5);
+    assert!(subject_bootstrap(0, 10, 0.95, 1, stat).is_err());
+    assert!(subject_bootstrap(10, 0, 0.95, 1, stat).is_err());
+    assert!(subject_bootstrap(10, 10, 1.5, 1, stat).is_err());
+    assert!(subject_bootstrap(10, 10, 0.0, 1, stat).is_err());
+    assert!(subject_bootstrap(10, 10, 0.95, 1, stat).is_ok());
+}

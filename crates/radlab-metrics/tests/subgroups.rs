@@ -116,3 +116,51 @@ fn stratified_intervals_are_seeded_cover_the_value_and_widen_with_fewer_cases() 
     // A TPR with no positives is undefined: said, not 0.
     assert_eq!(tpr(&truth, &decision, &[]), None);
 }
+
+/// Per-group thresholds for a target sensitivity against scikit-learn
+/// 1.9.1's roc_curve (sample_data/fixtures/metrics/threshold_peers.json,
+/// made by tools/metrics/make_threshold_fixture.py), ties included, and
+/// the target reached at the threshold and missed just above it.
+#[test]
+fn thresholds_for_a_target_sensitivity_match_roc_curve() {
+    use radlab_metrics::subgroups::threshold_for_sensitivity;
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../sample_data/fixtures/metrics/threshold_peers.json");
+    let f: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let groups: Vec<String> = f["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap().to_string())
+        .collect();
+    let truth = bools(&f["truth"]);
+    let scores: Vec<f64> = f["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let targets: Vec<f64> = f["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    for (g, idx) in members(&groups) {
+        for (t, want) in targets.iter().zip(f["thresholds"][&g].as_array().unwrap()) {
+            let got = threshold_for_sensitivity(&scores, &truth, &idx, *t).unwrap();
+            assert_eq!(got, want.as_f64().unwrap(), "group {g}, target {t}");
+            let sens = |th: f64| {
+                let pos: Vec<&usize> = idx.iter().filter(|&&i| truth[i]).collect();
+                pos.iter().filter(|&&&i| scores[i] >= th).count() as f64 / pos.len() as f64
+            };
+            assert!(sens(got) >= *t);
+            assert!(sens(got + 1e-9) < *t);
+        }
+    }
+    assert_eq!(threshold_for_sensitivity(&scores, &truth, &[], 0.9), None);
+    assert_eq!(
+        threshold_for_sensitivity(&scores, &truth, &[0, 1], 0.0),
+        None
+    );
+}

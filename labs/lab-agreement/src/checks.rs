@@ -244,11 +244,23 @@ fn fleiss_pooled_chance(t: &'static Tasks) -> Outcome {
 /// Four raters, three subjects: [0,0,0,0], [0,0,1,1], [1,1,1,0].
 /// P_i = sum_j n_ij (n_ij - 1) / (n (n - 1)) = 1, 4/12, 6/12; mean 11/18.
 /// p = (7/12, 5/12), chance 74/144; kappa = (11/18 - 74/144) / (70/144) = 0.2.
+///
+/// Two raters, five subjects: [0,0], [0,1], [1,1], [1,1], [0,0]. Four of
+/// five agree (0.8), pooled shares (0.5, 0.5), chance 0.5: kappa 0.6 (with
+/// two raters Fleiss' kappa is Scott's pi; Cohen's would use each rater's
+/// own margins, 0.6 x 0.4 + 0.4 x 0.6 = 0.48, and give 0.615).
 fn fleiss_pairs(t: &'static Tasks) -> Outcome {
+    let two = vec![vec![0, 0], vec![0, 1], vec![1, 1], vec![1, 1], vec![0, 0]];
+    let got = (t.fleiss_kappa)(&two);
+    if !same(got, 0.6, 1e-12) {
+        return Err(format!(
+            "two raters, ratings {two:?}: expected 0.6, got {got}.\nTwo raters are enough for Fleiss' kappa: each subject has one pair, agreeing or not, and chance is from the pooled shares (this is Scott's pi)."
+        ));
+    }
     let r = vec![vec![0, 0, 0, 0], vec![0, 0, 1, 1], vec![1, 1, 1, 0]];
     let got = (t.fleiss_kappa)(&r);
     if same(got, 0.2, 1e-12) {
-        Ok("agreement within a subject counts rater pairs".into())
+        Ok("agreement within a subject counts rater pairs, two raters included".into())
     } else {
         Err(format!(
             "ratings {r:?}: expected 0.2, got {got}.\nA subject's agreement is the share of agreeing rater *pairs*, sum_j n_ij (n_ij - 1) / (n (n - 1)): a rater does not agree with themself, so n(n-1), not n^2."
