@@ -285,35 +285,38 @@ pub fn krippendorff_alpha(data: &[Vec<Option<f64>>], level: Level) -> Result<f64
     let at = |v: f64| values.partition_point(|&x| x < v);
     // The coincidence matrix, in fixed blocks of units on the rayon pool,
     // added up in block order: the same sums whatever the thread count.
+    // Blocks run a round of one per thread at a time, so memory stays at
+    // (threads + 1) k x k matrices however many units there are.
     const BLOCK: usize = 2048;
-    let blocks: Vec<Vec<f64>> = (0..units.div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|b| {
-            let mut o = vec![0.0f64; k * k];
-            let mut here: Vec<usize> = Vec::with_capacity(data.len());
-            for u in b * BLOCK..((b + 1) * BLOCK).min(units) {
-                here.clear();
-                here.extend(data.iter().filter_map(|r| r[u]).map(at));
-                let m = here.len();
-                if m < 2 {
-                    continue;
-                }
-                let w = 1.0 / (m as f64 - 1.0);
-                for (a, &c) in here.iter().enumerate() {
-                    for (e, &d) in here.iter().enumerate() {
-                        if a != e {
-                            o[c * k + d] += w;
-                        }
+    let block = |b: usize| {
+        let mut o = vec![0.0f64; k * k];
+        let mut here: Vec<usize> = Vec::with_capacity(data.len());
+        for u in b * BLOCK..((b + 1) * BLOCK).min(units) {
+            here.clear();
+            here.extend(data.iter().filter_map(|r| r[u]).map(at));
+            let m = here.len();
+            if m < 2 {
+                continue;
+            }
+            let w = 1.0 / (m as f64 - 1.0);
+            for (a, &c) in here.iter().enumerate() {
+                for (e, &d) in here.iter().enumerate() {
+                    if a != e {
+                        o[c * k + d] += w;
                     }
                 }
             }
-            o
-        })
-        .collect();
+        }
+        o
+    };
+    let all_blocks: Vec<usize> = (0..units.div_ceil(BLOCK)).collect();
     let mut o = vec![0.0f64; k * k];
-    for block in &blocks {
-        for (t, v) in o.iter_mut().zip(block) {
-            *t += v;
+    for round in all_blocks.chunks(rayon::current_num_threads().max(1)) {
+        let partial: Vec<Vec<f64>> = round.par_iter().map(|&b| block(b)).collect();
+        for p in &partial {
+            for (t, v) in o.iter_mut().zip(p) {
+                *t += v;
+            }
         }
     }
     let nc: Vec<f64> = (0..k).map(|c| (0..k).map(|d| o[c * k + d]).sum()).collect();

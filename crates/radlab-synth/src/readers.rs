@@ -146,7 +146,7 @@ pub fn candidate(
             };
             (
                 density * (n.diameter_mm / 4.0).ln() * 1.4 - 0.2 + jitter,
-                1.2 + 2.4 * ((n.diameter_mm - 3.0) / 27.0).sqrt() + solid_bonus + jitter,
+                1.2 + 2.4 * ((n.diameter_mm - 3.0) / 27.0).max(0.0).sqrt() + solid_bonus + jitter,
             )
         }
         None => (-1.2 + 1.6 * jitter, 1.0 + jitter.abs()),
@@ -167,7 +167,7 @@ pub struct Reading {
     pub present: bool,
     /// The kind said (None when not called).
     pub kind: Option<NoduleKind>,
-    /// Suspicion 1-5 (1 when not called).
+    /// Suspicion: 2-5 when called, 1 when not.
     pub score: u8,
 }
 
@@ -249,6 +249,12 @@ pub fn roi(n: &Nodule, spacing: [f64; 3], margin: usize, shape: [usize; 3]) -> [
 }
 
 /// One step of 6-neighbour dilation (grow) or erosion (shrink).
+/// One step of 6-neighbour dilation of a mask (outside the array counts as
+/// background).
+pub fn grow(m: &Array3<bool>) -> Array3<bool> {
+    step(m, true)
+}
+
 fn step(m: &Array3<bool>, grow: bool) -> Array3<bool> {
     let (nz, ny, nx) = m.dim();
     Array3::from_shape_fn((nz, ny, nx), |(z, y, x)| {

@@ -45,7 +45,7 @@ radlab_labkit::lab_main! {
     /// Five synthetic readers read generated phantoms: every agreement
     /// coefficient with its interval and when it misleads, the prevalence
     /// paradox, outlines fused by STAPLE, the classifier's AUROC against
-    /// five reference standards, and a label-QA pass that writes a
+    /// six reference standards, and a label-QA pass that writes a
     /// hash-chained label set with an audit log. Subcommands grade your
     /// exercise file (src/exercise.rs).
     lab_agreement
@@ -171,13 +171,13 @@ fn narrate(r: &Report) {
     println!();
     println!("The prevalence paradox: the same readers, the same readings, two pools:");
     println!(
-        "  {:<50} {:>10} {:>8} {:>9} {:>7} {:>6}",
-        "pool", "candidates", "nodules", "agreement", "Fleiss", "AC1"
+        "  {:<48} {:>10} {:>8} {:>10} {:>9} {:>7} {:>6}",
+        "pool", "candidates", "nodules", "prevalence", "agreement", "Fleiss", "AC1"
     );
     for p in &r.paradox {
         println!(
-            "  {:<50} {:>10} {:>8} {:>9.3} {:>7.3} {:>6.3}",
-            p.name, p.candidates, p.nodules, p.percent_agreement, p.fleiss, p.ac1
+            "  {:<48} {:>10} {:>8} {:>10.3} {:>9.3} {:>7.3} {:>6.3}",
+            p.name, p.candidates, p.nodules, p.prevalence, p.percent_agreement, p.fleiss, p.ac1
         );
     }
     if let [a, b] = &r.paradox[..] {
@@ -188,7 +188,7 @@ fn narrate(r: &Report) {
     }
     println!();
     println!(
-        "Suspicion scores 1-5 on the nodules (a reader who did not call a nodule gave no score: missing):"
+        "Suspicion scores on the nodules (2-5 from a reader who called it; none, missing, from one who did not):"
     );
     for c in &r.scores {
         println!(
@@ -211,7 +211,22 @@ fn narrate(r: &Report) {
         println!("    {name:<28} {u:>6.3} {l:>6.3} {q:>6.3}");
     }
     println!();
-    println!("Outlines (mean Dice over the nodules both readers called; STAPLE per nodule):");
+    println!("Outlines: mean Dice between two readers' outlines, over the nodules both called:");
+    print!("  {:<15}", "");
+    for x in &r.readers {
+        print!(" {:>8.8}", x.name);
+    }
+    println!();
+    for (a, row) in r.pairwise_dice.iter().enumerate() {
+        print!("  {:<15}", r.readers[a].name);
+        for v in row {
+            print!(" {v:>8.3}");
+        }
+        println!();
+    }
+    println!(
+        "Each reader's outlines against the true nodules (the nodules they called), and STAPLE's estimate of them per nodule:"
+    );
     println!(
         "  {:<15} {:>12} {:>12} {:>12}",
         "reader", "Dice truth", "STAPLE sens", "STAPLE spec"
@@ -244,14 +259,17 @@ fn narrate(r: &Report) {
     println!();
     let q = &r.qa;
     println!(
-        "Label QA on the delivered label set ({} records, {} errors planted):",
+        "Label QA on the delivered label set ({} records: one per nodule at least two readers outlined, plus the planted duplicate; {} errors planted):",
         q.delivered,
         q.planted.len()
     );
     for f in &q.findings {
         println!(
-            "  {} {:?}: {}; {}",
-            f.record, f.problem, f.evidence, f.action
+            "  {} {}: {}; {}",
+            f.record,
+            f.problem.name(),
+            f.evidence,
+            f.action
         );
     }
     println!(

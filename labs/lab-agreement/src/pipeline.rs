@@ -2,7 +2,7 @@
 //! candidates of generated phantoms (true nodules and spots that are not);
 //! every agreement coefficient with its interval; the prevalence paradox
 //! on the same readings; reader outlines compared pairwise and fused by
-//! STAPLE; five reference standards and the classifier's AUROC against
+//! STAPLE; six reference standards and the classifier's AUROC against
 //! each; and a label-QA pass over a delivered label set with planted
 //! errors, written as a versioned, hash-chained label set with an audit
 //! log. The binary parses its flags into [`Options`] and narrates the
@@ -66,6 +66,8 @@ pub struct Pool {
     pub candidates: usize,
     /// Of which true nodules.
     pub nodules: usize,
+    /// nodules / candidates.
+    pub prevalence: f64,
     /// Share of agreeing reader pairs.
     pub percent_agreement: f64,
     /// Fleiss' kappa.
@@ -361,7 +363,7 @@ fn presence_coefficients(ratings: &[Vec<usize>], opts: &Options) -> Vec<Coeffici
         ),
         (
             "Cohen's kappa, mean over reader pairs",
-            "each pair's chance from its own margins: a biased reader lowers only their pairs",
+            "Light's kappa; each pair's chance from its own margins, so two readers' different biases raise it (the bias paradox)",
             Box::new(mean_cohen),
         ),
     ];
@@ -382,6 +384,7 @@ fn pool(name: &str, ratings: &[Vec<usize>], idx: &[usize], nodules: usize) -> Po
         name: name.into(),
         candidates: idx.len(),
         nodules,
+        prevalence: nodules as f64 / idx.len().max(1) as f64,
         percent_agreement: ag::percent_agreement(table.view()).unwrap_or(f64::NAN),
         fleiss: ag::fleiss_kappa(table.view(), Chance::Fleiss).unwrap_or(f64::NAN),
         ac1: ag::gwet_ac1(table.view()).unwrap_or(f64::NAN),
@@ -627,12 +630,16 @@ pub fn run(
                 .collect()
         })
         .collect();
-    // The paradox: the same readings, pooled as a balanced set and as a
-    // screening list (every spot, one nodule in eight).
+    // The paradox: the same readings, pooled as a balanced set (spots
+    // taken evenly across the phantoms) and as a screening list (every
+    // spot, every eighth nodule).
     let pos: Vec<usize> = (0..n).filter(|&i| truth[i]).collect();
     let neg: Vec<usize> = (0..n).filter(|&i| !truth[i]).collect();
     let half = pos.len().min(neg.len());
-    let balanced: Vec<usize> = pos[..half].iter().chain(&neg[..half]).copied().collect();
+    let spread: Vec<usize> = (0..half)
+        .map(|j| neg[j * neg.len() / half.max(1)])
+        .collect();
+    let balanced: Vec<usize> = pos[..half].iter().chain(&spread).copied().collect();
     let few: Vec<usize> = pos.iter().step_by(8).copied().collect();
     let screening: Vec<usize> = few.iter().chain(&neg).copied().collect();
     let paradox = vec![
@@ -643,7 +650,7 @@ pub fn run(
             half,
         ),
         pool(
-            "screening-like: every spot, one nodule in eight",
+            "screening-like: every spot, every eighth nodule",
             &ratings,
             &screening,
             few.len(),
@@ -670,7 +677,7 @@ pub fn run(
             Level::Ordinal,
             opts,
             0x200,
-            "ranks only: 2 vs 3 costs less than 2 vs 5, and the scale need not be even",
+            "ranks only: 3 vs 4 costs less than 2 vs 5, and the steps need not be even",
         ),
         alpha_coefficient(
             "alpha, interval (the krippendorff package's default)",
@@ -686,7 +693,7 @@ pub fn run(
             Level::Nominal,
             opts,
             0x202,
-            "a 4 vs 5 costs as much as 1 vs 5: too harsh for scores",
+            "a 4 vs 5 costs as much as 2 vs 5: too harsh for scores",
         ),
     ];
     let kinds = alpha_coefficient(
@@ -791,6 +798,8 @@ pub fn run(
         .map(|i| calls.iter().filter(|c| c[i]).count() as f64 / r as f64)
         .collect();
     let p = &c.probabilities;
+    // Every standard resamples the same candidates (one stream): paired
+    // intervals, so identical labels give identical intervals.
     let hard = |name: &'static str, how: &'static str, labels: &[bool], stream: u64| Standard {
         name,
         how,
@@ -810,24 +819,24 @@ pub fn run(
             &truth,
             0x300,
         ),
-        hard("senior reader", "one expert's calls", &senior, 0x301),
+        hard("senior reader", "one expert's calls", &senior, 0x300),
         hard(
             "majority of 5",
             "called by at least 3 of the 5 readers",
             &majority5,
-            0x302,
+            0x300,
         ),
         hard(
             "4 readers, senior breaks ties",
             "majority of the other four; 2-2 goes the senior's way",
             &tie_break,
-            0x303,
+            0x300,
         ),
         hard(
             "STAPLE",
             "EM over the 5 readers' calls, each weighted by their estimated sensitivity and specificity",
             &staple_labels,
-            0x304,
+            0x300,
         ),
         Standard {
             name: "soft labels",
@@ -839,7 +848,7 @@ pub fn run(
                 .map(|(w, &t)| if t { 1.0 - w } else { *w })
                 .sum(),
             auroc: soft_auroc(p, &soft).unwrap_or(f64::NAN),
-            interval: interval(n, opts, 0x305, |idx| {
+            interval: interval(n, opts, 0x300, |idx| {
                 let s: Vec<f64> = idx.iter().map(|&i| p[i]).collect();
                 let w: Vec<f64> = idx.iter().map(|&i| soft[i]).collect();
                 soft_auroc(&s, &w).ok()
@@ -957,7 +966,7 @@ fn outside_air(hu: ArrayView3<'_, i16>) -> Array3<bool> {
             visit(z, y, x + 1);
         }
     }
-    let grown = grow(&out);
+    let grown = readers::grow(&out);
     ndarray::Zip::from(&mut out)
         .and(&grown)
         .and(hu)
@@ -1034,19 +1043,6 @@ fn measure(rec: &LabelRecord, hu: ArrayView3<'_, i16>, outside: &Array3<bool>) -
         },
         mean_hu: radlab_metrics::stats::percentile(&under, 50.0),
         lung_hu: radlab_metrics::stats::percentile(&around, 50.0),
-    })
-}
-
-fn grow(m: &Array3<bool>) -> Array3<bool> {
-    let (nz, ny, nx) = m.dim();
-    Array3::from_shape_fn((nz, ny, nx), |(z, y, x)| {
-        m[[z, y, x]]
-            || (z > 0 && m[[z - 1, y, x]])
-            || (z + 1 < nz && m[[z + 1, y, x]])
-            || (y > 0 && m[[z, y - 1, x]])
-            || (y + 1 < ny && m[[z, y + 1, x]])
-            || (x > 0 && m[[z, y, x - 1]])
-            || (x + 1 < nx && m[[z, y, x + 1]])
     })
 }
 
@@ -1269,7 +1265,10 @@ fn entry_hash(e: &AuditEntry) -> String {
     sha256_hex(body.to_string().as_bytes())
 }
 
-/// Re-read the audit log and the version files; true when every hash holds.
+/// Re-read the audit log and the version files; true when every hash holds
+/// (a line that does not parse is a broken chain). The chain has no key: it
+/// shows an accidental or partial edit, not a deliberate rewrite of every
+/// hash, unless the last hash is also kept somewhere else.
 pub fn verify_chain(out: &Path) -> Result<bool> {
     let v1 = std::fs::read(out.join("labels-v1.json"))?;
     let v2 = std::fs::read(out.join("labels-v2.json"))?;
@@ -1277,7 +1276,9 @@ pub fn verify_chain(out: &Path) -> Result<bool> {
     let mut prev = sha256_hex(&v1);
     let mut last: Option<AuditEntry> = None;
     for line in log.lines() {
-        let e: AuditEntry = serde_json::from_str(line)?;
+        let Ok(e) = serde_json::from_str::<AuditEntry>(line) else {
+            return Ok(false);
+        };
         if e.prev != prev || entry_hash(&e) != e.hash {
             return Ok(false);
         }

@@ -63,13 +63,26 @@ fn the_default_run_shows_the_chapter_s_claims() {
     assert_eq!(q["second_pass_findings"], 0, "{q}");
     assert_eq!(q["chain_verified"], true, "{q}");
     assert!(lab_agreement::pipeline::verify_chain(out.path()).unwrap());
-    // One changed byte in the delivered version breaks the chain.
-    let p = out.path().join("labels-v1.json");
-    let text = std::fs::read_to_string(&p)
-        .unwrap()
-        .replacen("\"score\": ", "\"score\":  ", 1);
-    std::fs::write(&p, text).unwrap();
-    assert!(!lab_agreement::pipeline::verify_chain(out.path()).unwrap());
+    // One changed byte in any of the three files breaks the chain.
+    for (file, at) in [
+        ("labels-v1.json", "\"score\": "),
+        ("labels-v2.json", "\"score\": "),
+        ("audit.jsonl", "\"version\":"),
+    ] {
+        let p = out.path().join(file);
+        let before = std::fs::read(&p).unwrap();
+        let text = String::from_utf8_lossy(&before);
+        let i = text.find(at).unwrap_or_else(|| panic!("{file}")) + at.len();
+        let mut bytes = before.clone();
+        bytes[i] = if bytes[i] == b'7' { b'8' } else { b'7' };
+        std::fs::write(&p, &bytes).unwrap();
+        assert!(
+            !lab_agreement::pipeline::verify_chain(out.path()).unwrap(),
+            "{file}"
+        );
+        std::fs::write(&p, &before).unwrap();
+        assert!(lab_agreement::pipeline::verify_chain(out.path()).unwrap());
+    }
 }
 
 #[test]
